@@ -1,0 +1,256 @@
+"""Input checks shared by every public function.
+
+Every check raises ``ValueError`` or ``TypeError`` at the public boundary with a message that
+names the argument, says what was received and what is allowed, so that users never see a bare
+traceback from deep inside NumPy or torch. None of them modifies its input.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import torch
+
+__all__ = [
+    "check_array",
+    "check_mask",
+    "check_rank",
+    "check_positive",
+    "check_nonnegative_number",
+    "check_fraction",
+    "check_option",
+    "check_int",
+]
+
+
+def _describe(x) -> str:
+    """A short description of ``x`` for error messages."""
+    if isinstance(x, (np.ndarray, torch.Tensor)):
+        return f"{type(x).__name__} of shape {tuple(x.shape)} and dtype {x.dtype}"
+    return f"{type(x).__name__} {x!r}"[:120]
+
+
+def check_array(
+    X,
+    name: str = "X",
+    ndim: int | tuple[int, ...] = 2,
+    nonnegative: bool = False,
+    allow_torch: bool = True,
+    dtype=None,
+):
+    """Validate a data array and return it as a floating NumPy array or torch tensor.
+
+    Parameters
+    ----------
+    X : array_like or torch.Tensor
+        The data. Lists and integer arrays are converted to float64.
+    name : str
+        The argument's name, used in error messages.
+    ndim : int or tuple of int
+        Allowed number of dimensions.
+    nonnegative : bool
+        Reject negative entries (for NMF and other nonnegative models).
+    allow_torch : bool
+        Accept a torch tensor (returned as a tensor on its own device).
+    dtype : numpy dtype, optional
+        Convert NumPy input to this dtype (default float64 for non-float input; float32 and
+        float64 input keeps its dtype).
+
+    Returns
+    -------
+    numpy.ndarray or torch.Tensor
+        A floating array; a copy whenever conversion was needed, never a modified input.
+
+    Raises
+    ------
+    TypeError
+        If ``X`` is not array-like, or is a tensor where only NumPy is allowed.
+    ValueError
+        On the wrong number of dimensions, an empty array, NaN or inf, or negative entries
+        when ``nonnegative`` is set.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_array(np.ones((3, 2))).shape
+    (3, 2)
+    >>> check_array(np.ones(3))
+    Traceback (most recent call last):
+    ...
+    ValueError: X must be a 2-D array, got ndarray of shape (3,) and dtype float64.
+    """
+    allowed_ndim = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+    if isinstance(X, torch.Tensor):
+        if not allow_torch:
+            raise TypeError(f"{name} must be a NumPy array here, got a torch tensor; "
+                            f"use {name}.cpu().numpy().")
+        if not (X.is_floating_point() or X.dtype in (torch.int32, torch.int64, torch.bool)):
+            raise TypeError(f"{name} must hold real numbers, got {_describe(X)}.")
+        arr = X if X.is_floating_point() else X.to(torch.get_default_dtype())
+        finite = bool(torch.isfinite(arr).all()) if arr.numel() else True
+        negative = bool((arr < 0).any()) if arr.numel() else False
+    else:
+        try:
+            arr = np.asarray(X)
+        except Exception as exc:  # ragged lists and the like
+            raise TypeError(f"{name} must be array-like, got {_describe(X)}.") from exc
+        if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+            raise TypeError(f"{name} must hold real numbers, got {_describe(X)}.")
+        if np.iscomplexobj(arr):
+            raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}.")
+        target = dtype or (arr.dtype if arr.dtype in (np.float32, np.float64) else np.float64)
+        arr = arr.astype(target, copy=False)
+        finite = bool(np.isfinite(arr).all())
+        negative = bool((arr < 0).any()) if arr.size else False
+    if arr.ndim not in allowed_ndim:
+        want = " or ".join(f"{d}-D" for d in allowed_ndim)
+        raise ValueError(f"{name} must be a {want} array, got {_describe(arr)}.")
+    if any(s == 0 for s in arr.shape):
+        raise ValueError(f"{name} is empty (shape {tuple(arr.shape)}); it needs at least one "
+                         "entry along every axis.")
+    if not finite:
+        raise ValueError(f"{name} contains NaN or inf. Remove or impute them first, or pass "
+                         "mask=... (True = observed) to fit only the observed entries.")
+    if nonnegative and negative:
+        low = float(arr.min())
+        raise ValueError(f"{name} must be nonnegative for this model, but its minimum is "
+                         f"{low:.3g}. Shift or clip the data, or use a model that allows "
+                         "signs (PCA, semi-NMF).")
+    return arr
+
+
+def check_mask(mask, shape: tuple[int, ...], name: str = "mask"):
+    """Validate a boolean observation mask (True = observed) of the given shape.
+
+    Returns
+    -------
+    numpy.ndarray or torch.Tensor or None
+        A boolean array (``None`` passes through, meaning everything is observed).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_mask(np.ones((2, 3)), (2, 3)).dtype
+    dtype('bool')
+    """
+    if mask is None:
+        return None
+    if isinstance(mask, torch.Tensor):
+        out = mask.bool()
+    else:
+        out = np.asarray(mask)
+        if out.dtype != bool:
+            if not np.issubdtype(out.dtype, np.number) or not np.isin(out, (0, 1)).all():
+                raise TypeError(f"{name} must be boolean (True = observed), got {_describe(mask)}.")
+            out = out.astype(bool)
+    if tuple(out.shape) != tuple(shape):
+        raise ValueError(f"{name} must have the same shape as the data {tuple(shape)}, "
+                         f"got {tuple(out.shape)}.")
+    if not bool(out.any()):
+        raise ValueError(f"{name} marks no entry as observed (True = observed).")
+    return out
+
+
+def check_int(value, name: str, minimum: int | None = None, maximum: int | None = None) -> int:
+    """Validate an integer in ``[minimum, maximum]`` and return it as ``int``.
+
+    Examples
+    --------
+    >>> check_int(3, "max_iter", minimum=1)
+    3
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {_describe(value)}.")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}.")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be <= {maximum}, got {value}.")
+    return value
+
+
+def check_rank(rank, shape: tuple[int, ...], name: str = "rank") -> int:
+    """Validate a rank: an integer from 1 to the smallest dimension of the data.
+
+    Examples
+    --------
+    >>> check_rank(2, (10, 5))
+    2
+    >>> check_rank(6, (10, 5))
+    Traceback (most recent call last):
+    ...
+    ValueError: rank must be between 1 and min(shape) = 5 for data of shape (10, 5), got 6.
+    """
+    if isinstance(rank, bool) or not isinstance(rank, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {_describe(rank)}.")
+    limit = min(shape)
+    if not 1 <= rank <= limit:
+        raise ValueError(f"{name} must be between 1 and min(shape) = {limit} for data of "
+                         f"shape {tuple(shape)}, got {rank}.")
+    return int(rank)
+
+
+def _check_real(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {_describe(value)}.")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}.")
+    return value
+
+
+def check_positive(value, name: str) -> float:
+    """Validate a finite number > 0.
+
+    Examples
+    --------
+    >>> check_positive(1e-3, "tol")
+    0.001
+    """
+    value = _check_real(value, name)
+    if value <= 0:
+        raise ValueError(f"{name} must be > 0, got {value}.")
+    return value
+
+
+def check_nonnegative_number(value, name: str) -> float:
+    """Validate a finite number >= 0 (for instance a penalty weight).
+
+    Examples
+    --------
+    >>> check_nonnegative_number(0, "alpha")
+    0.0
+    """
+    value = _check_real(value, name)
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value}.")
+    return value
+
+
+def check_fraction(value, name: str) -> float:
+    """Validate a number strictly between 0 and 1 (a hold-out fraction, say).
+
+    Examples
+    --------
+    >>> check_fraction(0.1, "holdout")
+    0.1
+    """
+    value = _check_real(value, name)
+    if not 0 < value < 1:
+        raise ValueError(f"{name} must be strictly between 0 and 1, got {value}.")
+    return value
+
+
+def check_option(value, name: str, allowed) -> str:
+    """Validate that ``value`` is one of ``allowed``.
+
+    Examples
+    --------
+    >>> check_option("hals", "solver", ("hals", "mu"))
+    'hals'
+    """
+    if value not in allowed:
+        options = ", ".join(repr(a) for a in allowed)
+        raise ValueError(f"{name} must be one of {options}; got {value!r}.")
+    return value

@@ -1,0 +1,3 @@
+"""assess"""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""deep"""
+
+__all__: list[str] = []

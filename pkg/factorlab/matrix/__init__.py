@@ -1,0 +1,3 @@
+"""matrix"""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""robust"""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""tensor"""
+
+__all__: list[str] = []
