@@ -78,6 +78,10 @@ def student_version(solution: nbformat.NotebookNode, name: str) -> nbformat.Note
             _add_tags(cell, "raises-exception")
         cell.outputs, cell.execution_count = [], None
     nb.metadata.pop("widgets", None)
+    # Jupyter Book needs the kernel and language to run and highlight the stripped notebook.
+    nb.metadata.setdefault("kernelspec", {"name": "python3", "display_name": "Python 3",
+                                          "language": "python"})
+    nb.metadata.setdefault("language_info", {"name": "python", "pygments_lexer": "ipython3"})
     return nb
 
 

@@ -13,6 +13,7 @@ two-minute budget per chapter stays visible. Cells tagged ``raises-exception`` m
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import pathlib
 import sys
 import time
@@ -33,6 +34,9 @@ def all_notebooks() -> list[pathlib.Path]:
 def execute(path: pathlib.Path, timeout: int = 600) -> float:
     """Run ``path`` top to bottom, store outputs in place, and return the seconds it took."""
     nb = nbformat.read(path, as_version=4)
+    # Jupyter Book needs a kernel name; notebooks written as scripts may lack one.
+    nb.metadata.setdefault("kernelspec", {"name": "python3", "display_name": "Python 3",
+                                          "language": "python"})
     start = time.perf_counter()
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}},
@@ -51,7 +55,9 @@ def main(argv=None) -> int:
     paths = all_notebooks() if args.all else [p.resolve() for p in args.notebooks]
     if not paths:
         parser.error("name notebooks to run, or pass --all")
-    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+    # 'spawn': a forked worker inherits the parent's event-loop and ZMQ state and can hang.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=args.jobs, mp_context=context) as pool:
         for path, seconds in zip(paths, pool.map(execute, paths)):
             print(f"{seconds:7.1f} s  {path.relative_to(ROOT)}")
     return 0

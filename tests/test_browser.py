@@ -1,0 +1,101 @@
+"""The built book in a real browser: widgets render offline and pages log no console errors.
+
+Runs after the book build (``make test`` does that); it opens the intro page and every page
+that embeds a widget in headless Chromium, served from localhost, with no other network. The
+screenshots land in ``_build/browser/``.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import pathlib
+import shutil
+import threading
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+SHOTS = ROOT / "_build" / "browser"
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+
+def widget_pages() -> list[pathlib.Path]:
+    """Built pages that embed at least one widget view."""
+    return sorted(p for p in HTML.rglob("*.html") if WIDGET_MIME in p.read_text(errors="ignore"))
+
+
+@pytest.fixture(scope="module")
+def server():
+    if not (HTML / "index.html").exists():
+        pytest.skip("the HTML book is not built; run `make test` or `make book` first")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(HTML))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and driver_path):
+        pytest.skip("headless Chromium is not installed (Debian packages chromium and "
+                    "chromium-driver; .ci/run installs them)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--window-size=1280,1600"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    yield driver
+    driver.quit()
+
+
+def load(browser, url: str, shot: pathlib.Path, wait_for: str | None):
+    """Open ``url``, wait for ``wait_for`` (a CSS selector) to appear, save a screenshot,
+    and return the console messages at level SEVERE."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get_log("browser")  # drop messages from earlier pages
+    browser.get(url)
+    if wait_for:
+        found = WebDriverWait(browser, 60).until(
+            ec.presence_of_element_located((By.CSS_SELECTOR, wait_for)))
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", found)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(shot))
+    # The browser asks for /favicon.ico by itself; that is not the page's doing.
+    return [entry for entry in browser.get_log("browser")
+            if entry["level"] == "SEVERE" and "favicon.ico" not in entry["message"]]
+
+
+def test_intro_page_has_no_console_errors(server, browser):
+    errors = load(browser, f"{server}/book/intro.html", SHOTS / "intro.png", "h1")
+    assert not errors, f"console errors on the intro page: {errors}"
+    assert "factorization" in browser.title.lower()
+
+
+def test_widgets_render_without_network(server, browser):
+    pages = widget_pages()
+    assert pages, "no built page embeds a widget; the intro chapter should"
+    for page in pages:
+        rel = page.relative_to(HTML).as_posix()
+        # The HTML manager replaces each embedded view with a rendered widget; a slider is in
+        # every explorer that factorlab ships.
+        errors = load(browser, f"{server}/{rel}", SHOTS / (page.stem + "-widget.png"),
+                      ".jupyter-widgets .widget-slider")
+        assert not errors, f"console errors on {rel}: {errors}"
+        rendered = browser.find_elements("css selector", ".jupyter-widgets")
+        assert rendered, f"no widget rendered on {rel}"
