@@ -68,6 +68,9 @@ def student_version(solution: nbformat.NotebookNode, name: str) -> nbformat.Note
     """The student notebook for one solution notebook (a new object; the input is unchanged)."""
     nb = nbformat.from_dict(json.loads(json.dumps(solution)))
     for index, cell in enumerate(nb.cells):
+        # Only tags matter to students; run timestamps would make every re-run a change.
+        cell.metadata = nbformat.NotebookNode(
+            {"tags": cell.metadata["tags"]} if cell.metadata.get("tags") else {})
         if cell.cell_type != "code":
             continue
         cell.source, blanked = blank_solutions(cell.source, f"{name} cell {index}")

@@ -40,7 +40,7 @@ def execute(path: pathlib.Path, timeout: int = 600) -> float:
     start = time.perf_counter()
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}},
-                            store_widget_state=True)
+                            store_widget_state=True, record_timing=False)
     client.execute()
     nbformat.write(nb, path)
     return time.perf_counter() - start
