@@ -1,0 +1,298 @@
+"""Constrained factorizations: semi-NMF (``U ≥ 0``, ``V`` free) and k-means as a factorization.
+
+Both keep ``X ≈ U Vᵀ`` and only change the set ``U`` lives in: nonnegative rows for semi-NMF
+(Ding, Li and Jordan, 2010), one-hot rows for k-means, whose ``V`` holds the centroids. Seen this
+way k-means is the most constrained member of the menu PCA ⊃ semi-NMF ⊃ k-means.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .._backend import check_random_state, like_input, to_torch
+from .._validate import (check_array, check_int, check_mask, check_positive, check_rank)
+from ._base import MatrixFactorization, MatrixFit
+from .sparse import _init, bcd_factorize
+
+__all__ = ["semi_nmf", "SemiNMF", "kmeans_factorization", "KMeansFactorization"]
+
+
+def semi_nmf(X, rank, *, mask=None, init="svd", max_iter=500, tol=1e-7, random_state=None,
+             device=None, progress=False):
+    """Semi-NMF: ``X ≈ U Vᵀ`` with ``U ≥ 0`` and ``V`` of any sign.
+
+    For signed data (z-scored activity, say) whose samples are nonnegative mixtures of signed
+    patterns. Solved by exact column updates (HALS for ``U``, least squares for ``V``), so the
+    loss never increases.
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features)
+    rank : int
+    mask : boolean array like ``X``, optional
+        True where observed.
+    init : {"svd", "random"}
+        Start from the truncated SVD (absolute values of the scores) or at random.
+    max_iter : int
+    tol : float
+        Stop when the relative decrease of the loss is below ``tol``.
+    random_state : int, numpy.random.Generator or None
+    device : str or torch.device, optional
+    progress : bool
+        Show a tqdm progress bar over the sweeps.
+
+    Returns
+    -------
+    MatrixFit
+        ``(U, V, loss_history, n_iter, converged, mean=None)``; ``loss_history`` is the relative
+        error after each sweep.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.exponential(size=(40, 3)) @ rng.standard_normal((3, 15))
+    >>> fit = semi_nmf(X, rank=3)
+    >>> bool(fit.U.min() >= 0), bool(fit.V.min() < 0), round(float(fit.loss_history[-1]), 3)
+    (True, True, 0.0)
+    """
+    Xc = check_array(X)
+    rank = check_rank(rank, tuple(Xc.shape))
+    max_iter = check_int(max_iter, "max_iter", minimum=1)
+    tol = check_positive(tol, "tol")
+    M = check_mask(mask, tuple(Xc.shape))
+    T = to_torch(Xc, device=device)
+    W = None if M is None else to_torch(M, device=T.device, dtype=T.dtype)
+    U, V = _init(T, W, rank, init, random_state, nonnegative=False)
+    U = U.abs()
+    history, n_iter, converged = bcd_factorize(T, W, U, V, nonneg_u=True, max_iter=max_iter,
+                                               tol=tol, progress=progress, desc="semi-NMF")
+    return MatrixFit(like_input(U, X), like_input(V, X), np.asarray(history), n_iter, converged)
+
+
+class SemiNMF(MatrixFactorization):
+    """Semi-NMF estimator: nonnegative ``U_``, signed ``V_``. See :func:`semi_nmf`.
+
+    Parameters
+    ----------
+    rank : int
+    init : {"svd", "random"}
+    max_iter : int
+    tol : float
+    random_state : int, numpy.random.Generator or None
+    device : str or torch.device, optional
+    progress : bool
+        Show a progress bar.
+
+    Attributes
+    ----------
+    U_, V_, loss_history_, n_iter_, converged_
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).standard_normal((30, 10))
+    >>> model = SemiNMF(rank=2).fit(X)
+    >>> bool(model.U_.min() >= 0), model.V_.shape
+    (True, (10, 2))
+    """
+
+    def __init__(self, rank, init="svd", max_iter=500, tol=1e-7, random_state=None, device=None,
+                 progress=False):
+        self.rank = rank
+        self.init = init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+        self.device = device
+        self.progress = progress
+
+    def _fit(self, X, mask):
+        return semi_nmf(X, self.rank, mask=mask, init=self.init, max_iter=self.max_iter,
+                        tol=self.tol, random_state=self.random_state, device=self.device,
+                        progress=self.progress)
+
+
+class _Observed:
+    """The data with its mask (``W`` is None when everything is observed), and the products
+    that every distance computation reuses, computed once."""
+
+    def __init__(self, T, W):
+        self.T, self.W = T, W
+        self.WT = T if W is None else W * T
+        self.row_sq = (self.WT * T).sum(1, keepdim=True)
+        counts = T.new_full((T.shape[1],), T.shape[0]) if W is None else W.sum(0)
+        means = self.WT.sum(0) / counts.clamp_min(1)
+        self.filled = self.WT if W is None else self.WT + (1 - W) * means
+
+    def distances(self, V):
+        """Squared distances from every row to every centroid over the observed entries only,
+        Σ_j w_ij (x_ij − v_jk)², expanded so that no samples x features x rank array is built."""
+        centroid_sq = (V * V).sum(0) if self.W is None else self.W @ (V * V)
+        return self.row_sq - 2 * self.WT @ V + centroid_sq
+
+    def member_means(self, U, V):
+        """Censored least squares for the centroids: the mean of the observed members. An empty
+        cluster (or a feature never observed in it) keeps its previous centroid value."""
+        counts = U.sum(0).expand_as(V) if self.W is None else self.W.T @ U
+        return torch.where(counts > 0, (self.WT.T @ U) / counts.clamp_min(1), V)
+
+
+def _plus_plus(data, rank, rng):
+    """k-means++ seeding: each new centroid is a data row drawn with probability ∝ its squared
+    (observed-entry) distance to the nearest centroid so far. Unobserved entries of a seed row
+    take the observed column means, so a seed never carries unobserved values."""
+    n = data.T.shape[0]
+    C = [data.filled[int(rng.integers(n))]]
+    for _ in range(1, rank):
+        d = data.distances(torch.stack(C, 1)).min(1).values.clamp_min(0)
+        p = (d / d.sum()).cpu().numpy() if float(d.sum()) > 0 else None
+        C.append(data.filled[int(rng.choice(n, p=p))])
+    return torch.stack(C, 1)
+
+
+def _lloyd(data, V, max_iter):
+    history, labels, converged, n_iter = [], None, False, 0
+    for n_iter in range(1, max_iter + 1):
+        D = data.distances(V)
+        new = D.argmin(1)
+        history.append(float(D.gather(1, new[:, None]).sum()))
+        if labels is not None and bool((new == labels).all()):
+            converged = True
+            break
+        labels = new
+        V = data.member_means(torch.nn.functional.one_hot(labels, V.shape[1]).to(V.dtype), V)
+    U = torch.nn.functional.one_hot(labels, V.shape[1]).to(V.dtype)
+    return U, V, history, n_iter, converged
+
+
+def kmeans_factorization(X, rank, *, mask=None, n_init=10, max_iter=300, random_state=None,
+                         device=None, progress=False):
+    """k-means written as a factorization ``X ≈ U Vᵀ`` with one-hot rows of ``U``.
+
+    ``U[i, k] = 1`` when sample ``i`` belongs to cluster ``k``; column ``k`` of ``V`` is that
+    cluster's centroid, so ``‖X − U Vᵀ‖²_F`` is the k-means inertia. Lloyd's algorithm alternates
+    the two exact block updates (nearest centroid for ``U``, cluster means for ``V``) from
+    ``n_init`` k-means++ starts and keeps the best. With a mask, distances and means use the
+    observed entries only.
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features)
+    rank : int
+        Number of clusters.
+    mask : boolean array like ``X``, optional
+    n_init : int
+        Number of k-means++ restarts.
+    max_iter : int
+        Maximum Lloyd iterations per restart.
+    random_state : int, numpy.random.Generator or None
+    device : str or torch.device, optional
+    progress : bool
+        Show a tqdm progress bar over the restarts.
+
+    Returns
+    -------
+    MatrixFit
+        ``(U, V, loss_history, n_iter, converged, mean=None)`` for the best restart;
+        ``loss_history`` is the relative error ``sqrt(inertia) / ‖X‖`` after each assignment.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.repeat(np.eye(3) * 10, 20, axis=0) + rng.standard_normal((60, 3))
+    >>> fit = kmeans_factorization(X, rank=3, random_state=0)
+    >>> fit.U.sum(1).tolist() == [1.0] * 60, sorted(fit.U.sum(0).tolist())
+    (True, [20.0, 20.0, 20.0])
+    """
+    Xc = check_array(X)
+    rank = check_int(rank, "rank", minimum=1, maximum=Xc.shape[0])
+    n_init = check_int(n_init, "n_init", minimum=1)
+    max_iter = check_int(max_iter, "max_iter", minimum=1)
+    M = check_mask(mask, tuple(Xc.shape))
+    T = to_torch(Xc, device=device)
+    data = _Observed(T, None if M is None else to_torch(M, device=T.device, dtype=T.dtype))
+    rng = check_random_state(random_state)
+    norm = float(torch.linalg.vector_norm(data.WT))
+    best = None
+    for _ in tqdm(range(n_init), disable=not progress, desc="k-means restarts"):
+        U, V, history, n_iter, converged = _lloyd(data, _plus_plus(data, rank, rng), max_iter)
+        if best is None or history[-1] < best[2][-1]:
+            best = (U, V, history, n_iter, converged)
+    U, V, history, n_iter, converged = best
+    loss = np.sqrt(np.maximum(history, 0)) / max(norm, 1e-300)
+    return MatrixFit(like_input(U, X), like_input(V, X), loss, n_iter, converged)
+
+
+class KMeansFactorization(MatrixFactorization):
+    """k-means as a factorization: one-hot ``U_`` (cluster membership), centroids in ``V_``.
+
+    See :func:`kmeans_factorization`. ``transform`` assigns new rows to the nearest centroid
+    (returning one-hot rows), unlike the least-squares projection of the other models.
+
+    Parameters
+    ----------
+    rank : int
+        Number of clusters.
+    n_init : int
+    max_iter : int
+    random_state : int, numpy.random.Generator or None
+    device : str or torch.device, optional
+    progress : bool
+        Show a progress bar.
+
+    Attributes
+    ----------
+    U_ : array (n_samples, rank), one-hot rows
+    V_ : array (n_features, rank), centroids
+    labels_ : array (n_samples,), cluster index of each row
+    inertia_ : float
+        Sum of squared distances to the assigned centroids (scikit-learn's ``inertia_``).
+    loss_history_, n_iter_, converged_
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.repeat(np.eye(2) * 10, 5, axis=0)
+    >>> model = KMeansFactorization(rank=2, random_state=0).fit(X)
+    >>> new = model.transform(np.array([[9.0, 1.0], [1.0, 9.0]]))
+    >>> model.inertia_, new.sum(1).tolist(), bool(new[0] @ new[1] == 0)
+    (0.0, [1.0, 1.0], True)
+    """
+
+    def __init__(self, rank, n_init=10, max_iter=300, random_state=None, device=None,
+                 progress=False):
+        self.rank = rank
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.random_state = random_state
+        self.device = device
+        self.progress = progress
+
+    def _fit(self, X, mask):
+        return kmeans_factorization(X, self.rank, mask=mask, n_init=self.n_init,
+                                    max_iter=self.max_iter, random_state=self.random_state,
+                                    device=self.device, progress=self.progress)
+
+    def _after_fit(self, X, mask, result):
+        U = to_torch(result.U)
+        self.labels_ = like_input(U.argmax(1), X)
+        T = to_torch(check_array(X), device=U.device, dtype=U.dtype)
+        W = torch.ones_like(T) if mask is None else to_torch(check_mask(mask, tuple(T.shape)),
+                                                             device=U.device, dtype=U.dtype)
+        self.inertia_ = float(torch.sum((W * (T - U @ to_torch(result.V, device=U.device).T)) ** 2))
+
+    def transform(self, X_new):
+        """One-hot assignment of new rows to their nearest centroid."""
+        self._check_fitted()
+        Xn = check_array(X_new, "X_new")
+        if Xn.shape[1] != self.V_.shape[0]:
+            raise ValueError(f"X_new must have {self.V_.shape[0]} columns (features) like the "
+                             f"data the model was fitted on, got shape {tuple(Xn.shape)}.")
+        V = to_torch(self.V_)
+        T = to_torch(Xn, device=V.device, dtype=V.dtype)
+        labels = _Observed(T, None).distances(V).argmin(1)
+        return like_input(torch.nn.functional.one_hot(labels, V.shape[1]).to(T.dtype), X_new)
