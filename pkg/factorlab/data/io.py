@@ -1,0 +1,271 @@
+"""Movie loaders and chunked writers for movies larger than memory.
+
+:func:`open_movie` gives one interface, :class:`MovieSource`, over an in-memory array or tensor,
+a ``.npy`` file (memory-mapped, nothing read until asked) or a TIFF stack (memory-mapped when
+the file is uncompressed and contiguous, page by page otherwise). Frames are read in batches as
+``(batch, pixels)`` float32 arrays, so a model that streams mini-batches never holds the movie.
+:class:`NpyWriter` writes a ``.npy`` file chunk by chunk through a memory map.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+
+import numpy as np
+import torch
+
+from .._validate import check_array
+
+__all__ = ["MovieSource", "open_movie", "NpyWriter", "save_movie"]
+
+_TIFF_SUFFIXES = (".tif", ".tiff")
+
+
+class MovieSource:
+    """Frames of a movie, read in batches as ``(batch, pixels)`` float32.
+
+    Use :func:`open_movie` to build one.
+
+    Attributes
+    ----------
+    n_frames : int
+    frame_shape : tuple of int
+        ``(height, width)``, or ``(pixels,)`` for a movie given as a frames x pixels matrix.
+    n_pixels : int
+    path : pathlib.Path or None
+        The file the frames come from (``None`` in memory).
+    """
+
+    def __init__(self, data, frame_shape, path=None, reader=None):
+        self._data = data            # array-like indexable by frame, or None with a reader
+        self._reader = reader        # callable(indices) -> ndarray, for page-wise TIFFs
+        self.n_frames = int(data.shape[0]) if data is not None else int(reader.n_frames)
+        self.frame_shape = tuple(int(s) for s in frame_shape)
+        self.n_pixels = int(np.prod(self.frame_shape))
+        self.path = path
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """``(n_frames, *frame_shape)``."""
+        return (self.n_frames, *self.frame_shape)
+
+    @property
+    def in_memory(self) -> bool:
+        return self.path is None
+
+    def read(self, indices, copy: bool = True) -> np.ndarray | torch.Tensor:
+        """Frames ``indices`` (sorted ints or a slice) as a ``(len, pixels)`` float32 array.
+
+        A torch source returns a tensor on its own device; everything else NumPy. With
+        ``copy=False`` a slice of a float32 memory map comes back as a read-only view (no
+        anonymous memory used); by default the result is always writable memory.
+        """
+        if self._reader is not None:
+            block = self._reader(indices)
+        else:
+            block = self._data[indices]
+        if isinstance(block, torch.Tensor):
+            return block.reshape(block.shape[0], -1).to(torch.float32)
+        block = np.asarray(block, dtype=np.float32).reshape(-1, self.n_pixels)
+        # a view of a read-only memmap: copy, so callers get memory they may hand to torch
+        return block if block.flags.writeable or not copy else block.copy()
+
+    def chunk_frames(self, budget_bytes: float = 2**27) -> int:
+        """How many frames fit in ``budget_bytes`` as float32 (at least one)."""
+        return max(1, min(self.n_frames, int(budget_bytes // (4 * self.n_pixels))))
+
+    def chunks(self, chunk_size: int | None = None, copy: bool = True):
+        """Yield ``(start, stop, frames)`` over the movie in order, ``chunk_size`` frames each
+        (default: about 128 MB of frames)."""
+        chunk_size = chunk_size or self.chunk_frames()
+        for start in range(0, self.n_frames, chunk_size):
+            stop = min(start + chunk_size, self.n_frames)
+            yield start, stop, self.read(slice(start, stop), copy=copy)
+
+    def check_finite(self, chunk_size: int | None = None) -> None:
+        """Raise ``ValueError`` naming the first frame with NaN or inf (one pass over a file,
+        in chunks of about 128 MB)."""
+        for start, _, block in self.chunks(chunk_size, copy=False):
+            if isinstance(block, torch.Tensor):
+                ok = torch.isfinite(block).all(dim=1).cpu().numpy()
+            else:
+                ok = np.isfinite(block).all(axis=1)
+            if not ok.all():
+                bad = start + int(np.flatnonzero(~ok)[0])
+                where = f" in {self.path}" if self.path else ""
+                raise ValueError(f"The movie{where} contains NaN or inf (first at frame {bad}). "
+                                 "Interpolate or drop those frames first.")
+
+
+class _TiffPages:
+    """Page-wise random access to a TIFF whose frames are its pages (compressed files)."""
+
+    def __init__(self, path, n_frames):
+        import tifffile
+
+        self.path, self.n_frames = path, n_frames
+        self._tiff = tifffile.TiffFile(path)
+
+    def __call__(self, indices):
+        if isinstance(indices, slice):
+            indices = range(*indices.indices(self.n_frames))
+        return np.stack([self._tiff.pages[int(i)].asarray() for i in indices])
+
+
+def _not_a_movie(what, shape, dtype) -> ValueError:
+    return ValueError(f"{what} is not a movie: expected frames x height x width (3-D) or "
+                      f"frames x pixels (2-D) real numbers with at least 2 frames, got shape "
+                      f"{tuple(shape)} and dtype {dtype}.")
+
+
+def _check_movie_layout(what, shape, dtype):
+    if len(shape) not in (2, 3) or shape[0] < 2 or any(s == 0 for s in shape):
+        raise _not_a_movie(what, shape, dtype)
+    if not (np.issubdtype(dtype, np.number) or dtype == bool) or np.issubdtype(dtype, np.complexfloating):
+        raise _not_a_movie(what, shape, dtype)
+
+
+def open_movie(movie) -> MovieSource:
+    """Open a movie held in memory or in a ``.npy`` / TIFF file, without loading a file.
+
+    Parameters
+    ----------
+    movie : ndarray, torch.Tensor, str or os.PathLike
+        ``(frames, height, width)`` or ``(frames, pixels)``. A path to a ``.npy`` file is
+        memory-mapped; a ``.tif``/``.tiff`` stack is memory-mapped when uncompressed and read
+        page by page otherwise.
+
+    Returns
+    -------
+    MovieSource
+
+    Raises
+    ------
+    FileNotFoundError
+        If the path does not exist.
+    ValueError
+        If the file type is not supported or the array is not a movie.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> src = open_movie(np.zeros((5, 4, 3)))
+    >>> src.shape, src.read([0, 2]).shape
+    ((5, 4, 3), (2, 12))
+    """
+    if isinstance(movie, (str, os.PathLike)):
+        return _open_file(pathlib.Path(movie))
+    if isinstance(movie, (np.ndarray, torch.Tensor)):
+        _check_movie_layout("The array", movie.shape,
+                            np.dtype(str(movie.dtype).replace("torch.", "")))
+        data = movie
+    else:
+        data = check_array(movie, name="movie", ndim=(2, 3))
+    return MovieSource(data, data.shape[1:])
+
+
+def _open_file(path: pathlib.Path) -> MovieSource:
+    if not path.exists():
+        raise FileNotFoundError(f"Movie file not found: {path}")
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder; give the path of a .npy or .tif movie file.")
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        try:
+            data = np.load(path, mmap_mode="r", allow_pickle=False)
+        except ValueError as exc:
+            raise ValueError(f"{path} could not be memory-mapped as a numeric .npy array "
+                             f"({exc}).") from exc
+        _check_movie_layout(str(path), data.shape, data.dtype)
+        return MovieSource(data, data.shape[1:], path=path)
+    if suffix in _TIFF_SUFFIXES:
+        import tifffile
+
+        try:
+            with tifffile.TiffFile(path) as tif:
+                series = tif.series[0]
+                shape, dtype, n_pages = series.shape, series.dtype, len(tif.pages)
+        except Exception as exc:  # tifffile raises several types for broken files
+            raise ValueError(f"{path} is not a readable TIFF file ({exc}).") from exc
+        _check_movie_layout(str(path), shape, dtype)
+        try:
+            data = tifffile.memmap(path, mode="r")
+            return MovieSource(data, data.shape[1:], path=path)
+        except ValueError:   # compressed or non-contiguous: read pages
+            if n_pages != shape[0]:
+                raise ValueError(f"{path}: expected one TIFF page per frame ({shape[0]} frames) "
+                                 f"for page-wise reading, found {n_pages} pages.") from None
+            return MovieSource(None, shape[1:], path=path, reader=_TiffPages(path, shape[0]))
+    raise ValueError(f"Unsupported movie file type {suffix!r} for {path}; use .npy or .tif/.tiff.")
+
+
+class NpyWriter:
+    """Write a ``(frames, ...)`` float32 ``.npy`` file chunk by chunk through a memory map.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    shape : tuple of int
+        Shape of the whole array; frames first.
+    dtype : numpy dtype
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "x.npy")
+    >>> with NpyWriter(path, (4, 2)) as w:
+    ...     w.write(0, np.ones((2, 2))); w.write(2, np.zeros((2, 2)))
+    >>> np.load(path).sum()
+    np.float32(4.0)
+    """
+
+    def __init__(self, path, shape, dtype=np.float32):
+        self.path = pathlib.Path(path)
+        self._mm = np.lib.format.open_memmap(self.path, mode="w+", dtype=dtype,
+                                             shape=tuple(shape))
+
+    def write(self, start: int, block) -> None:
+        """Write ``block`` (frames x anything that reshapes to a frame) at frame ``start``."""
+        block = np.asarray(block)
+        self._mm[start:start + len(block)] = block.reshape(len(block), *self._mm.shape[1:])
+
+    def close(self) -> None:
+        if self._mm is not None:
+            self._mm.flush()
+            self._mm = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def save_movie(path, movie, chunk_size: int = 64) -> pathlib.Path:
+    """Save a movie to ``.npy`` or TIFF (``.tif``/``.tiff``), frames first, as float32.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> p = save_movie(os.path.join(tempfile.mkdtemp(), "m.tif"), np.zeros((3, 4, 4)))
+    >>> open_movie(p).shape
+    (3, 4, 4)
+    """
+    path = pathlib.Path(path)
+    src = open_movie(movie)
+    if path.suffix.lower() == ".npy":
+        with NpyWriter(path, src.shape) as writer:
+            for start, _, block in src.chunks(chunk_size):
+                writer.write(start, block.cpu().numpy() if isinstance(block, torch.Tensor) else block)
+    elif path.suffix.lower() in _TIFF_SUFFIXES:
+        import tifffile
+
+        with tifffile.TiffWriter(path) as tif:
+            for _, _, block in src.chunks(chunk_size):
+                block = block.cpu().numpy() if isinstance(block, torch.Tensor) else block
+                for frame in block:
+                    tif.write(frame.reshape(src.frame_shape), contiguous=True)
+    else:
+        raise ValueError(f"path must end in .npy, .tif or .tiff, got {path.name!r}.")
+    return path

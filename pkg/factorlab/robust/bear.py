@@ -1,0 +1,375 @@
+"""BEAR: robust PCA as a bilinear autoencoder trained by mini-batch Adam (Han et al. 2021).
+
+With frames as rows, BEAR models the low-rank part as ``L = Y W W^T`` for a pixels x rank
+weight ``W`` (an encoder ``Y -> Y W`` and a tied decoder ``-> (Y W) W^T``), and minimises the
+entrywise L1 loss ``||Y - L||_1`` -- the sparse part ``S = Y - L`` -- with Adam on random
+mini-batches of frames. No SVD is ever computed: an epoch costs O(frames x pixels x rank), and
+only a few frames need to be in memory at once, so the movie can stay on disk.
+
+Because it is an ``nn.Module`` whose forward pass is ``Y -> Y W W^T``, BEAR can sit inside a
+larger network and be trained end to end.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .._backend import check_random_state, resolve_device, to_numpy, torch_generator
+from .._validate import (check_int, check_nonnegative_number, check_option, check_positive,
+                         check_rank)
+from ..data.io import MovieSource, NpyWriter, open_movie
+
+__all__ = ["BEAR"]
+
+# Working copies of a batch held during one Adam step (batch, reconstruction, residual, its
+# absolute value, and the gradients flowing back), in units of one batch of frames.
+_BATCH_COPIES = 8
+
+
+class BEAR(nn.Module):
+    """Robust PCA by a bilinear autoencoder ``L = Y W W^T`` with an L1 loss.
+
+    Parameters
+    ----------
+    rank : int or "greedy"
+        Number of columns of ``W``. ``"greedy"`` tries ranks ``0, rank_step, 2 rank_step, ...``
+        (warm-starting each from the last) and keeps the last rank whose penalised score
+        ``||Y - L||_1 + rank_penalty * ||Y||_1 * rank`` still improved.
+    n_pixels : int, optional
+        Create ``W`` now (for use inside a larger network before any ``fit``).
+    init : {"pca", "random"}
+        Start from the top right singular vectors of one random batch (default; skips the
+        slow escape of a random start towards weak background components and the accuracy
+        floor it leaves after a few dozen epochs) or from uniform noise in ``±1/sqrt(pixels)``
+        as in the paper.
+    lr : float, optional
+        Adam's step size; default ``0.01 / sqrt(pixels)`` from the PCA start and
+        ``0.1 / sqrt(pixels)`` from a random start (all published settings, which start at
+        random, sit near ``lr * sqrt(pixels)`` = 0.07-0.16).
+    n_epochs : int
+        Maximum number of epochs; an epoch is ``frames // batch_size`` steps, each on
+        ``batch_size`` distinct random frames.
+    batch_size : int, optional
+        Frames per step; default ``min(64, frames)``, lowered so that about 8 copies of a batch
+        fit in ``memory_budget``.
+    memory_budget : float
+        Bytes allowed for the working copies of a batch (default 1e9).
+    early_stopping : bool
+        Stop once ``tol`` relative progress is no longer made: after ``n_epochs // 5`` epochs,
+        when the mean loss of the previous ``n_epochs // 10`` epochs is below
+        ``(1 + tol)`` times the current one.
+    tol : float
+    max_rank, rank_step, rank_penalty
+        Greedy rank search (``rank="greedy"``): the largest rank tried, the increment, and the
+        price of one rank as a fraction of ``||Y||_1``.
+    device : "auto", "cpu", "cuda" or torch.device
+        Where to train; ``"auto"`` picks CUDA when available. Batches are copied there.
+    dtype : torch.dtype
+        Default ``torch.float32``.
+    random_state : int, Generator or None
+        Seed of the initial ``W`` (random batch or noise) and of the batches.
+    progress : bool
+        Show a progress bar over epochs.
+
+    Attributes
+    ----------
+    W_ : array of shape (pixels, rank)
+        The learned weight (NumPy unless ``fit`` got a tensor).
+    L_, S_ : arrays shaped like ``Y``
+        Low-rank and sparse parts of the training movie (``None`` when ``Y`` was a file:
+        use :meth:`transform` with ``out_L``/``out_S`` to stream them to disk).
+    loss_history_ : list of float
+        Mean absolute residual per entry, per epoch.
+    n_iter_ : int
+        Epochs run (at the final rank).
+    converged_ : bool
+        Whether early stopping ended the training.
+    rank_ : int
+    rank_scores_ : dict
+        Greedy search only: score of each rank tried.
+    batch_size_, lr_ : the values used.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> Y = np.outer(rng.random(100), rng.random(400)) + (rng.random((100, 400)) < 0.05)
+    >>> bear = BEAR(rank=1, n_epochs=60, random_state=0).fit(Y)
+    >>> bear.W_.shape, bear.L_.shape
+    ((400, 1), (100, 400))
+    >>> bool(bear.loss_history_[-1] < bear.loss_history_[0])
+    True
+    """
+
+    def __init__(self, rank=2, n_pixels=None, *, init="pca", lr=None, n_epochs=50, batch_size=None,
+                 memory_budget=1e9, early_stopping=True, tol=0.005, max_rank=10, rank_step=1,
+                 rank_penalty=0.005, device="auto", dtype=torch.float32, random_state=None,
+                 progress=False):
+        super().__init__()
+        self.rank, self.n_pixels, self.init, self.lr, self.n_epochs = rank, n_pixels, init, lr, n_epochs
+        self.batch_size, self.memory_budget = batch_size, memory_budget
+        self.early_stopping, self.tol = early_stopping, tol
+        self.max_rank, self.rank_step, self.rank_penalty = max_rank, rank_step, rank_penalty
+        self.device, self.dtype, self.random_state, self.progress = device, dtype, random_state, progress
+        self.register_parameter("weight", None)
+        if n_pixels is not None:
+            if not isinstance(rank, numbers.Integral):
+                raise ValueError("n_pixels needs an integer rank (greedy rank search happens "
+                                 "in fit).")
+            n_pixels = check_int(n_pixels, "n_pixels", minimum=1)
+            gen = torch_generator(check_random_state(random_state))
+            self.weight = nn.Parameter(self._new_columns(n_pixels, check_int(rank, "rank", 1), gen))
+
+    # ---------------------------------------------------------------- the model itself
+    def _new_columns(self, n_pixels, k, gen):
+        # PyTorch's default Linear init, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), as in the paper
+        bound = 1.0 / math.sqrt(n_pixels)
+        return (torch.rand(n_pixels, k, generator=gen, dtype=self.dtype) * 2 - 1) * bound
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        """The low-rank part ``L = Y W W^T`` of a batch of frames, differentiable in both.
+
+        ``frames`` is ``(batch, pixels)`` or ``(batch, height, width)``; ``L`` has its shape.
+        """
+        if self.weight is None:
+            raise RuntimeError("BEAR has no weight yet: call fit() or pass n_pixels=...")
+        flat = frames.reshape(frames.shape[0], -1)
+        if flat.shape[1] != self.weight.shape[0]:
+            raise ValueError(f"frames have {flat.shape[1]} pixels but W has "
+                             f"{self.weight.shape[0]} rows.")
+        return ((flat @ self.weight) @ self.weight.T).reshape(frames.shape)
+
+    # ---------------------------------------------------------------- fitting
+    def _settings(self, src: MovieSource):
+        m, n = src.n_pixels, src.n_frames
+        # the PCA start is already close, so it takes 10x smaller steps than a random start
+        base = 0.01 if self.init == "pca" else 0.1
+        lr = base / math.sqrt(m) if self.lr is None else check_positive(self.lr, "lr")
+        budget = check_positive(self.memory_budget, "memory_budget")
+        if self.batch_size is None:
+            fits = int(budget // (_BATCH_COPIES * 4 * m))
+            batch = max(1, min(64, n, fits))
+        else:
+            batch = check_int(self.batch_size, "batch_size", minimum=1, maximum=n)
+        return lr, batch
+
+    def _initial_weight(self, src, k, gen, batch, dev, base=None):
+        """``k`` columns of ``W`` to start from: uniform noise (the paper), or the top right
+        singular vectors of a random batch of frames (``init="pca"``), which skips the slow
+        escape of the random start towards the weaker background components. With ``base``
+        (greedy search), the batch's part already explained by ``base`` is removed first."""
+        W = self._new_columns(src.n_pixels, k, gen)
+        if self.init == "pca":
+            size = min(src.n_frames, max(batch, 2 * k))
+            idx = torch.randperm(src.n_frames, generator=gen)[:size].sort().values.numpy()
+            Yb = self._batch(src, idx, dev)
+            if base is not None and base.shape[1]:
+                Yb = Yb - (Yb @ base) @ base.T
+            # right singular vectors from the small size x size Gram matrix (in float64),
+            # so that no float64 copy of the batch is made
+            evals, U = torch.linalg.eigh((Yb @ Yb.T).to(torch.float64))
+            top = torch.argsort(evals, descending=True)[:k]
+            scale = evals[top].clamp_min(1e-30).rsqrt()
+            W = Yb.T @ (U[:, top] * scale).to(self.dtype)
+        return W.to(dev)
+
+    def _batch(self, src, idx, dev):
+        block = src.read(idx)
+        block = block if isinstance(block, torch.Tensor) else torch.from_numpy(block)
+        return block.to(device=dev, dtype=self.dtype)
+
+    def _train(self, src, dev, gen, lr, batch, n_epochs):
+        """Adam on random mini-batches; returns (losses, converged)."""
+        opt = torch.optim.Adam([self.weight], lr=lr)
+        n, m = src.n_frames, src.n_pixels
+        steps = max(1, n // batch)
+        start = max(2, n_epochs // 5)
+        window = max(1, n_epochs // 10)
+        losses = []
+        bar = tqdm(range(n_epochs), disable=not self.progress, desc=f"BEAR rank {self.weight.shape[1]}")
+        for _ in bar:
+            total = 0.0
+            for _ in range(steps):
+                # b distinct frames, drawn afresh each step (an epoch is not a permutation);
+                # sorted so that a memory-mapped file is read forwards
+                idx = torch.randperm(n, generator=gen)[:batch].sort().values.numpy()
+                Yb = self._batch(src, idx, dev)
+                loss = (Yb - self(Yb)).abs().sum()   # summed, as in the paper
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total += float(loss.detach()) / (batch * m)
+            losses.append(total / steps)
+            bar.set_postfix(loss=f"{losses[-1]:.4g}")
+            if (self.early_stopping and len(losses) > max(start, window)
+                    and np.mean(losses[-window - 1:-1]) < (1 + self.tol) * losses[-1]):
+                return losses, True
+        return losses, False
+
+    def _l1(self, src, dev, chunk):
+        """``||Y - L||_1`` over the whole movie, in chunks, without gradients."""
+        total = 0.0
+        with torch.no_grad():
+            for start in range(0, src.n_frames, chunk):
+                Yb = self._batch(src, slice(start, min(start + chunk, src.n_frames)), dev)
+                R = Yb if self.weight is None or self.weight.shape[1] == 0 else Yb - self(Yb)
+                total += float(R.abs().sum())
+        return total
+
+    def fit(self, Y, y=None):
+        """Learn ``W`` from a movie in memory or in a ``.npy``/TIFF file (streamed).
+
+        Parameters
+        ----------
+        Y : array, tensor, str or path
+            ``(frames, height, width)`` or ``(frames, pixels)``; a path is memory-mapped and
+            read one mini-batch at a time.
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        src = open_movie(Y)
+        src.check_finite()
+        n_epochs = check_int(self.n_epochs, "n_epochs", minimum=1)
+        check_nonnegative_number(self.tol, "tol")
+        greedy = isinstance(self.rank, str)
+        if greedy and self.rank != "greedy":
+            raise ValueError(f"rank must be a positive integer or 'greedy', got {self.rank!r}.")
+        if not greedy:
+            check_rank(self.rank, (src.n_frames, src.n_pixels))
+        check_option(self.init, "init", ("pca", "random"))
+        dev = resolve_device(self.device)
+        lr, batch = self._settings(src)
+        gen = torch_generator(check_random_state(self.random_state))
+        if greedy:
+            losses, converged = self._fit_greedy(src, dev, gen, lr, batch, n_epochs)
+        else:
+            self.weight = nn.Parameter(self._initial_weight(src, self.rank, gen, batch, dev))
+            losses, converged = self._train(src, dev, gen, lr, batch, n_epochs)
+        self.loss_history_, self.n_iter_, self.converged_ = losses, len(losses), converged
+        self.rank_, self.batch_size_, self.lr_ = int(self.weight.shape[1]), batch, lr
+        self.W_ = self.weight.detach().clone() if isinstance(Y, torch.Tensor) \
+            else to_numpy(self.weight).copy()
+        self.L_ = self.S_ = None
+        if src.in_memory:
+            self.L_, self.S_ = self.transform(Y)
+        return self
+
+    def _fit_greedy(self, src, dev, gen, lr, batch, n_epochs):
+        max_rank = check_int(self.max_rank, "max_rank", minimum=1,
+                             maximum=min(src.n_frames, src.n_pixels))
+        step = check_int(self.rank_step, "rank_step", minimum=1)
+        price = check_nonnegative_number(self.rank_penalty, "rank_penalty")
+        chunk = batch
+        self.weight = nn.Parameter(torch.zeros(src.n_pixels, 0, dtype=self.dtype, device=dev))
+        norm1 = self._l1(src, dev, chunk)
+        scores = {0: norm1}
+        best = (self.weight.detach().clone(), [], False)
+        for r in range(step, max_rank + 1, step):
+            base = self.weight.detach()
+            grown = torch.cat([base, self._initial_weight(src, step, gen, batch, dev, base)], dim=1)
+            self.weight = nn.Parameter(grown)
+            losses, converged = self._train(src, dev, gen, lr, batch, n_epochs)
+            scores[r] = self._l1(src, dev, chunk) + price * norm1 * r
+            if scores[r] >= scores[r - step]:
+                break
+            best = (self.weight.detach().clone(), losses, converged)
+        self.rank_scores_ = scores
+        if best[0].shape[1] == 0:
+            raise ValueError("Greedy BEAR found no rank that beats L = 0 with rank_penalty="
+                             f"{price}; lower rank_penalty or give an integer rank.")
+        self.weight = nn.Parameter(best[0])
+        return best[1], best[2]
+
+    # ---------------------------------------------------------------- using the fit
+    def transform(self, Y, out_L=None, out_S=None, batch_size=None):
+        """Split frames into ``L = Y W W^T`` and ``S = Y - L`` with the learned ``W``.
+
+        Parameters
+        ----------
+        Y : array, tensor, str or path
+            New (or the training) frames, with the training movie's pixel count.
+        out_L, out_S : str or path, optional
+            Write ``L`` / ``S`` to these ``.npy`` files chunk by chunk instead of returning
+            them in memory (both or neither); they are returned memory-mapped read-only.
+        batch_size : int, optional
+            Frames per chunk; default the training batch size.
+
+        Returns
+        -------
+        L, S
+            Shaped like ``Y`` (NumPy, a tensor for tensor input, or read-only memmaps).
+        """
+        if self.weight is None:
+            raise RuntimeError("This BEAR is not fitted yet: call fit() first.")
+        src = open_movie(Y)
+        if src.n_pixels != self.weight.shape[0]:
+            raise ValueError(f"Y has {src.n_pixels} pixels per frame but BEAR was fitted on "
+                             f"{self.weight.shape[0]}.")
+        if (out_L is None) != (out_S is None):
+            raise ValueError("Give both out_L and out_S, or neither.")
+        chunk = getattr(self, "batch_size_", None) if batch_size is None else batch_size
+        chunk = check_int(chunk or 64, "batch_size", minimum=1)
+        dev = self.weight.device
+        if out_L is not None:
+            writers = NpyWriter(out_L, src.shape), NpyWriter(out_S, src.shape)
+        else:
+            L_all = torch.empty((src.n_frames, src.n_pixels), dtype=self.dtype)
+            S_all = torch.empty_like(L_all)
+        with torch.no_grad():
+            for start in range(0, src.n_frames, chunk):
+                stop = min(start + chunk, src.n_frames)
+                Yb = self._batch(src, slice(start, stop), dev)
+                Lb = self(Yb)
+                if out_L is not None:
+                    writers[0].write(start, to_numpy(Lb))
+                    writers[1].write(start, to_numpy(Yb - Lb))
+                else:
+                    L_all[start:stop], S_all[start:stop] = Lb.cpu(), (Yb - Lb).cpu()
+        if out_L is not None:
+            for w in writers:
+                w.close()
+            return (np.load(out_L, mmap_mode="r"), np.load(out_S, mmap_mode="r"))
+        shape = src.shape
+        if isinstance(Y, torch.Tensor):
+            return L_all.reshape(shape).to(Y.device), S_all.reshape(shape).to(Y.device)
+        return L_all.reshape(shape).numpy(), S_all.reshape(shape).numpy()
+
+    # ---------------------------------------------------------------- persistence
+    _SAVED = ("rank", "init", "lr", "n_epochs", "batch_size", "memory_budget", "early_stopping",
+              "tol", "max_rank", "rank_step", "rank_penalty")
+
+    def save(self, path) -> None:
+        """Save the settings and the learned ``W`` (``torch.save`` of plain tensors and numbers).
+
+        Examples
+        --------
+        >>> import numpy as np, tempfile, os
+        >>> bear = BEAR(1, n_epochs=2, random_state=0).fit(np.random.default_rng(0).random((8, 6)))
+        >>> path = os.path.join(tempfile.mkdtemp(), "bear.pt")
+        >>> bear.save(path)
+        >>> bool(np.array_equal(BEAR.load(path).W_, bear.W_))
+        True
+        """
+        if self.weight is None:
+            raise RuntimeError("This BEAR is not fitted yet: nothing to save.")
+        torch.save({"settings": {k: getattr(self, k) for k in self._SAVED},
+                    "weight": self.weight.detach().cpu()}, path)
+
+    @classmethod
+    def load(cls, path, device="cpu"):
+        """Load a BEAR saved by :meth:`save` (safe: ``weights_only=True``)."""
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        bear = cls(**state["settings"], device=device)
+        bear.weight = nn.Parameter(state["weight"].to(resolve_device(device)))
+        bear.W_ = state["weight"].numpy().copy()
+        bear.rank_ = int(state["weight"].shape[1])
+        return bear

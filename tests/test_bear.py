@@ -1,0 +1,175 @@
+"""BEAR: recovery, loss, determinism, streaming from files, differentiability, greedy rank,
+BEAR + NMF, and bad inputs."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import factorlab as fl
+from factorlab.data import calcium_movie, save_movie
+
+
+@pytest.fixture(scope="module")
+def movie():
+    return calcium_movie(n_frames=120, shape=(32, 32), random_state=0)
+
+
+def rel(a, b):
+    return float(np.linalg.norm(np.asarray(a) - b) / np.linalg.norm(b))
+
+
+def test_bear_separates_background_about_as_well_as_ialm(movie):
+    bear = fl.BEAR(2, random_state=0).fit(movie.Y)
+    ref = fl.RobustPCA("ialm").fit(movie.Y.astype(np.float64))
+    assert bear.L_.shape == movie.Y.shape and bear.W_.shape == (32 * 32, 2)
+    np.testing.assert_allclose(bear.L_ + bear.S_, movie.Y, atol=1e-5)
+    assert rel(bear.L_, movie.L) < 0.03
+    assert rel(bear.L_, movie.L) < 2 * rel(ref.L_, movie.L)
+    truth = movie.S > fl.otsu_threshold(movie.S)
+    f = {name: fl.segmentation_scores(fl.foreground_mask(S), truth)["f_measure"]
+         for name, S in (("bear", bear.S_), ("ialm", ref.S_))}
+    assert f["bear"] > f["ialm"] - 0.05
+
+
+def test_loss_decreases_and_early_stopping_ends_training(movie):
+    bear = fl.BEAR(2, init="random", n_epochs=200, random_state=0).fit(movie.Y)
+    h = bear.loss_history_
+    assert len(h) == bear.n_iter_ and bear.converged_ and bear.n_iter_ < 200
+    assert h[-1] < 0.5 * h[0]
+    # the loss keeps going down over windows of epochs (single epochs are noisy)
+    w = max(1, len(h) // 4)
+    means = [np.mean(h[i:i + w]) for i in range(0, len(h) - w + 1, w)]
+    assert all(b < a * 1.01 for a, b in zip(means, means[1:]))
+    full = fl.BEAR(2, init="random", n_epochs=30, early_stopping=False, random_state=0).fit(movie.Y)
+    assert full.n_iter_ == 30 and not full.converged_
+
+
+def test_same_seed_same_result_other_seed_differs(movie):
+    a = fl.BEAR(2, n_epochs=20, random_state=1).fit(movie.Y)
+    b = fl.BEAR(2, n_epochs=20, random_state=1).fit(movie.Y)
+    c = fl.BEAR(2, n_epochs=20, random_state=2).fit(movie.Y)
+    assert np.array_equal(a.W_, b.W_) and a.loss_history_ == b.loss_history_
+    assert not np.array_equal(a.W_, c.W_)
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".tif"])
+def test_streaming_from_a_file_equals_fitting_in_memory(movie, tmp_path, suffix):
+    path = save_movie(tmp_path / f"movie{suffix}", movie.Y)
+    kw = dict(n_epochs=15, batch_size=16, random_state=0)
+    mem = fl.BEAR(2, **kw).fit(movie.Y)
+    disk = fl.BEAR(2, **kw).fit(path)
+    np.testing.assert_array_equal(disk.W_, mem.W_)
+    assert disk.L_ is None and disk.loss_history_ == mem.loss_history_
+    L, S = disk.transform(path, out_L=tmp_path / "L.npy", out_S=tmp_path / "S.npy", batch_size=7)
+    assert isinstance(L, np.memmap) and L.shape == movie.Y.shape
+    np.testing.assert_allclose(L, mem.L_, atol=1e-6)
+    np.testing.assert_allclose(S, mem.S_, atol=1e-6)
+
+
+def test_batch_size_follows_the_memory_budget(movie):
+    small = fl.BEAR(1, n_epochs=2, memory_budget=8 * 4 * 1024 * 5, random_state=0).fit(movie.Y)
+    assert small.batch_size_ == 5
+    assert fl.BEAR(1, n_epochs=2, random_state=0).fit(movie.Y).batch_size_ == 64
+
+
+def test_transform_new_frames_and_tensor_in_tensor_out(movie):
+    bear = fl.BEAR(2, n_epochs=10, random_state=0).fit(movie.Y[:80])
+    L, S = bear.transform(movie.Y[80:])
+    assert L.shape == (40, 32, 32)
+    W = torch.from_numpy(bear.W_)
+    np.testing.assert_allclose(L.reshape(40, -1), movie.Y[80:].reshape(40, -1) @ W.numpy() @ W.numpy().T,
+                               atol=1e-5)
+    T = torch.from_numpy(movie.Y.copy())
+    tb = fl.BEAR(2, n_epochs=5, random_state=0).fit(T)
+    assert isinstance(tb.W_, torch.Tensor) and isinstance(tb.L_, torch.Tensor)
+    assert torch.equal(T, torch.from_numpy(movie.Y))
+
+
+def test_backpropagation_through_bear_inside_a_larger_model():
+    torch.manual_seed(0)
+    m = 64
+    bear = fl.BEAR(rank=2, n_pixels=m, random_state=0)
+    head = nn.Linear(m, 1)
+    model = nn.Sequential(bear, head)      # background removal feeding a read-out
+    x = torch.randn(10, m, requires_grad=True)
+    model(x).sum().backward()
+    assert bear.weight.grad is not None and bear.weight.grad.abs().sum() > 0
+    assert x.grad is not None and x.grad.shape == x.shape
+    # gradient of the BEAR layer matches the closed form d/dW sum(G * (X W W^T))
+    G = head.weight.detach().expand(10, m)
+    W = bear.weight.detach()
+    expected = x.detach().T @ G @ W + G.T @ x.detach() @ W
+    torch.testing.assert_close(bear.weight.grad, expected)
+    # and end-to-end training lowers a loss
+    y = torch.randn(10, 1)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    first = None
+    for _ in range(50):
+        loss = ((model(x.detach()) - y) ** 2).mean()
+        first = first if first is not None else float(loss.detach())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert float(loss.detach()) < first
+
+
+def test_greedy_rank_finds_the_planted_rank():
+    rng = np.random.default_rng(0)
+    L0 = rng.random((100, 3)) @ rng.random((3, 400))
+    Y = L0 + np.where(rng.random(L0.shape) < 0.03, 2.0, 0.0)
+    bear = fl.BEAR("greedy", max_rank=6, n_epochs=40, random_state=0).fit(Y)
+    assert bear.rank_ == 3 and bear.W_.shape == (400, 3)
+    assert set(bear.rank_scores_) == {0, 1, 2, 3, 4}
+    assert rel(bear.L_, L0) < 0.1
+
+
+def test_bear_nmf_finds_neurons():
+    mv = calcium_movie(n_frames=200, shape=(32, 32), n_cells=8, random_state=1)
+    model = fl.BEARNMF(8, random_state=0).fit(mv.Y)
+    score = fl.match_footprints(model.footprints_, mv.footprints)
+    assert score["f1"] >= 0.75
+    corr = fl.trace_correlation(model.traces_, mv.traces, score["pairs"])
+    assert np.median(corr) > 0.8
+    assert model.footprints_.min() >= 0 and model.footprints_.reshape(8, -1).max(1).max() == 1
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: fl.BEAR(0), "rank must be between"),
+    (lambda: fl.BEAR(5000), "rank must be between"),
+    (lambda: fl.BEAR("auto"), "'greedy'"),
+    (lambda: fl.BEAR(2, init="svd"), "init must be one of"),
+    (lambda: fl.BEAR(2, lr=-1.0), "lr must be > 0"),
+    (lambda: fl.BEAR(2, batch_size=0), "batch_size must be >= 1"),
+    (lambda: fl.BEAR(2, memory_budget=0), "memory_budget must be > 0"),
+])
+def test_bad_settings(make, match, movie):
+    with pytest.raises(ValueError, match=match):
+        make().fit(movie.Y)
+
+
+def test_bad_data(movie, tmp_path):
+    Y = movie.Y.copy()
+    Y[7, 3, 3] = np.nan
+    with pytest.raises(ValueError, match="NaN or inf"):
+        fl.BEAR(2).fit(Y)
+    with pytest.raises(ValueError, match="not a movie"):
+        fl.BEAR(2).fit(np.ones(10))
+    with pytest.raises(FileNotFoundError):
+        fl.BEAR(2).fit(tmp_path / "missing.npy")
+    with pytest.raises(RuntimeError, match="not fitted"):
+        fl.BEAR(2).transform(movie.Y)
+    bear = fl.BEAR(2, n_epochs=2, random_state=0).fit(movie.Y)
+    with pytest.raises(ValueError, match="pixels"):
+        bear.transform(np.ones((3, 5, 5)))
+    with pytest.raises(ValueError, match="both out_L and out_S"):
+        bear.transform(movie.Y, out_L=tmp_path / "L.npy")
+
+
+def test_save_and_load_round_trip(movie, tmp_path):
+    bear = fl.BEAR(2, n_epochs=5, random_state=0).fit(movie.Y)
+    bear.save(tmp_path / "bear.pt")
+    back = fl.BEAR.load(tmp_path / "bear.pt")
+    assert back.rank == 2 and back.n_epochs == 5
+    L, _ = back.transform(movie.Y)
+    np.testing.assert_array_equal(L, bear.L_)
