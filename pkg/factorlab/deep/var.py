@@ -1,0 +1,428 @@
+"""Sparse vector autoregression: a VAR(p) fitted by one lasso per output on the lagged values.
+
+Model: ``z_t = mu + sum_k A_k (z_{t-k} - mu) + e_t`` for ``k = 1..p``; ``A_k[i, j]`` is the effect
+of variable ``j`` at lag ``k`` on variable ``i`` (statsmodels' ``coefs`` layout, shape
+``(p, d, d)``). All ``d`` regressions share the lagged design, hence one Gram matrix.
+The lasso scaling is scikit-learn's: ``(1/(2n)) ||residual||^2 + alpha ||row of A||_1``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .._backend import check_random_state, like_input, to_numpy, to_torch
+from .._validate import (check_array, check_fraction, check_int, check_nonnegative_number,
+                         check_option)
+from .lasso import _closed_form, _segment_of, lars_segments
+
+__all__ = ["lagged_design", "var_lasso", "companion_matrix", "spectral_radius", "SparseVAR",
+           "sequence_test", "SequenceTestResult", "support_f1"]
+
+
+def _as_segments(Z, name="Z"):
+    """Accept one series (T, d) or a list of series (separate recordings or blocks)."""
+    if isinstance(Z, (list, tuple)):
+        if not Z:
+            raise ValueError(f"{name} is an empty list; pass at least one (T, d) series.")
+        return [check_array(z, f"{name}[{i}]", ndim=2) for i, z in enumerate(Z)], True
+    return [check_array(Z, name, ndim=2)], False
+
+
+def lagged_design(Z, order):
+    """Lagged regression design of a VAR(p).
+
+    Parameters
+    ----------
+    Z : array or tensor of shape (T, d), or a list of them
+        With a list, lags never cross from one series to the next.
+    order : int
+        The number of lags ``p``.
+
+    Returns
+    -------
+    Phi : (n, d * p)
+        Row ``t`` is ``[z_{t-1}, ..., z_{t-p}]`` (lag-major blocks of ``d`` columns).
+    Y : (n, d)
+        The targets ``z_t``; ``n = T - p`` (summed over series).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Phi, Y = lagged_design(np.arange(8.0).reshape(4, 2), order=2)
+    >>> Phi.tolist(), Y.tolist()
+    ([[2.0, 3.0, 0.0, 1.0], [4.0, 5.0, 2.0, 3.0]], [[4.0, 5.0], [6.0, 7.0]])
+    """
+    order = check_int(order, "order", minimum=1)
+    series, _ = _as_segments(Z)
+    phis, ys = [], []
+    for i, z in enumerate(series):
+        T = z.shape[0]
+        if T <= order:
+            raise ValueError(f"series {i} has {T} time points; a VAR({order}) needs more than "
+                             f"{order}.")
+        lags = [z[order - k - 1:T - k - 1] for k in range(order)]
+        cat = torch.cat if isinstance(z, torch.Tensor) else np.concatenate
+        phis.append(cat(lags, 1))
+        ys.append(z[order:])
+    cat = torch.cat if isinstance(series[0], torch.Tensor) else np.concatenate
+    return cat(phis, 0), cat(ys, 0)
+
+
+def var_lasso(Z, order, alpha, center=True, standardize=False, max_steps=None):
+    """Fit the VAR(p) coefficients by lasso; differentiable for tensor input.
+
+    Each output ``i`` solves ``min (1/(2n)) ||Y_i - Phi a_i||^2 + alpha ||a_i||_1`` by LARS;
+    the returned coefficients come from the closed form on the active set, so autograd carries
+    gradients from them back into ``Z`` (and ``alpha`` when it is a tensor).
+
+    Parameters
+    ----------
+    Z : array or tensor of shape (T, d), or a list of them
+    order : int
+    alpha : float or 0-d tensor
+    center : bool
+        Subtract the mean over time (the intercept) before the regression.
+    standardize : bool
+        Scale every variable to unit variance before the regression (the coefficients are
+        returned in the original units). ``alpha`` then thresholds partial correlations, so one
+        value suits variables of any scale.
+    max_steps : int, optional
+
+    Returns
+    -------
+    coefs : (order, d, d)
+    mean : (d,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> z = np.zeros((500, 2))
+    >>> for t in range(1, 500):
+    ...     z[t] = [0.8 * z[t-1, 0], 0.5 * z[t-1, 0]] + rng.standard_normal(2)
+    >>> A, mu = var_lasso(z, order=1, alpha=0.05)
+    >>> np.round(A[0], 1).tolist()
+    [[0.8, 0.0], [0.5, 0.0]]
+    """
+    series, _ = _as_segments(Z)
+    torch_in = any(isinstance(z, torch.Tensor) for z in series)
+    ts = [to_torch(z, dtype=torch.float64) for z in series]
+    dev = next((z.device for z in series if isinstance(z, torch.Tensor)), torch.device("cpu"))
+    ts = [z.to(dev) for z in ts]
+    d = ts[0].shape[1]
+    if any(z.shape[1] != d for z in ts):
+        raise ValueError("all series in Z must have the same number of variables (columns).")
+    allz = torch.cat(ts, 0)
+    mean = allz.mean(0) if center else torch.zeros(d, dtype=torch.float64, device=dev)
+    # Standardising makes alpha a threshold on partial correlations, the same for every pair
+    # whatever the scale of each variable (latents have arbitrary scales).
+    scale = ((allz - mean) ** 2).mean(0).sqrt().clamp_min(1e-12) if standardize else None
+    Phi, Y = lagged_design([(z - mean) / scale if standardize else z - mean for z in ts], order)
+    n = Phi.shape[0]
+    gram, corr = Phi.T @ Phi / n, Phi.T @ Y / n
+    if isinstance(alpha, torch.Tensor):
+        a_val, alpha_t = float(alpha.detach()), alpha.reshape(()).to(gram)
+    else:
+        a_val = alpha_t = check_nonnegative_number(alpha, "alpha")
+    g_np, c_np = to_numpy(gram), to_numpy(corr)
+    rows = []
+    for i in range(d):
+        knots, segments = lars_segments(g_np, c_np[:, i], a_val, max_steps)
+        seg = _segment_of(knots, a_val)
+        act = segments[seg] if seg is not None else (np.zeros(0, int), np.zeros(0))
+        rows.append(_closed_form(gram, corr[:, i], alpha_t, *act))
+    B = torch.stack(rows, 0)  # (d, d * p): row i regresses z_i on the lags
+    coefs = B.reshape(d, order, d).permute(1, 0, 2)
+    if standardize:
+        coefs = coefs * scale[None, :, None] / scale[None, None, :]
+    if torch_in:
+        return coefs, mean
+    return to_numpy(coefs), to_numpy(mean)
+
+
+def companion_matrix(coefs):
+    """The ``(d p, d p)`` companion matrix of a VAR(p); its spectral radius < 1 means stable.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> companion_matrix(np.array([[[0.5]], [[0.2]]])).tolist()
+    [[0.5, 0.2], [1.0, 0.0]]
+    """
+    coefs = to_numpy(coefs)
+    if coefs.ndim != 3 or coefs.shape[1] != coefs.shape[2]:
+        raise ValueError(f"coefs must have shape (order, d, d), got {coefs.shape}.")
+    p, d, _ = coefs.shape
+    top = np.concatenate(list(coefs), axis=1)
+    below = np.eye(d * (p - 1), d * p)
+    return np.concatenate([top, below], axis=0)
+
+
+def spectral_radius(coefs) -> float:
+    """Largest modulus of the companion matrix's eigenvalues (``< 1``: stable VAR).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> round(spectral_radius(np.array([[[0.5, 0.0], [0.3, 0.9]]])), 3)
+    0.9
+    """
+    return float(np.abs(np.linalg.eigvals(companion_matrix(coefs))).max())
+
+
+def support_f1(estimate, truth, off_diagonal=True, tol=0.0) -> float:
+    """F1 score of the estimated coupling support (``|A| > tol``, any lag) against the truth.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A = np.array([[[0.9, 0.2], [0.0, 0.8]]])
+    >>> support_f1(A, A), support_f1(np.abs(A) * 0 + 1, A)
+    (1.0, 0.6666666666666666)
+    """
+    est = np.abs(to_numpy(estimate)).reshape(-1, *np.shape(estimate)[-2:]).max(0) > tol
+    true = np.abs(to_numpy(truth)).reshape(-1, *np.shape(truth)[-2:]).max(0) > 0
+    if est.shape != true.shape:
+        raise ValueError(f"estimate and truth must have the same (d, d) shape, got {est.shape} "
+                         f"and {true.shape}.")
+    keep = ~np.eye(est.shape[0], dtype=bool) if off_diagonal else np.ones_like(est)
+    tp = np.sum(est & true & keep)
+    fp, fn = np.sum(est & ~true & keep), np.sum(~est & true & keep)
+    return float(2 * tp / (2 * tp + fp + fn)) if tp + fp + fn else 1.0
+
+
+class SparseVAR:
+    """A VAR(p) whose coefficient matrices are fitted by the lasso (one per output, via LARS).
+
+    Parameters
+    ----------
+    order : int
+        Number of lags ``p``.
+    alpha : float
+        Lasso penalty (scikit-learn scaling). ``alpha >= alpha_max`` gives ``A = 0``; ``alpha = 0``
+        gives least squares (ordinary VAR).
+    center : bool
+        Fit an intercept by removing the mean first.
+    standardize : bool
+        Penalise partial correlations rather than raw coefficients (see :func:`var_lasso`);
+        then ``alpha`` does not depend on the scale of the variables.
+
+    Attributes
+    ----------
+    coefs_ : ndarray of shape (order, d, d)
+        ``coefs_[k][i, j]``: effect of ``z_j`` at lag ``k + 1`` on ``z_i``.
+    mean_ : ndarray of shape (d,)
+    support_ : ndarray of bool, shape (d, d)
+        Couplings that are non-zero at any lag (the coupling graph, ``j -> i``).
+    spectral_radius_ : float
+        Of the companion matrix; ``< 1`` means the fitted VAR is stable.
+    alpha_max_ : float
+        Smallest ``alpha`` for which every coefficient is zero.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> z = np.zeros((400, 3))
+    >>> for t in range(1, 400):
+    ...     z[t] = 0.7 * z[t-1] + [0, 0.5 * z[t-1, 0], 0] + rng.standard_normal(3)
+    >>> var = SparseVAR(order=1, alpha=0.1).fit(z)
+    >>> var.support_.astype(int).tolist()
+    [[1, 0, 0], [1, 1, 0], [0, 0, 1]]
+    >>> var.forecast(z[-1:], steps=2).shape
+    (2, 3)
+    """
+
+    def __init__(self, order=1, alpha=0.05, center=True, standardize=True):
+        self.order = order
+        self.alpha = alpha
+        self.center = center
+        self.standardize = standardize
+
+    def fit(self, Z):
+        """Fit on a (T, d) series or a list of series; returns ``self``."""
+        self.order = check_int(self.order, "order", minimum=1)
+        check_nonnegative_number(self.alpha, "alpha")
+        coefs, mean = var_lasso(Z, self.order, self.alpha, self.center, self.standardize)
+        self.coefs_, self.mean_ = to_numpy(coefs), to_numpy(mean)
+        self.n_features_in_ = self.coefs_.shape[1]
+        self.support_ = np.abs(self.coefs_).max(0) > 0
+        self.spectral_radius_ = spectral_radius(self.coefs_)
+        series = [to_numpy(z) - self.mean_ for z in _as_segments(Z)[0]]
+        if self.standardize:
+            scale = np.sqrt(np.mean(np.concatenate(series) ** 2, axis=0)).clip(1e-12)
+            series = [z / scale for z in series]
+        Phi, Y = lagged_design(series, self.order)
+        self.alpha_max_ = float(np.abs(Phi.T @ Y).max() / Phi.shape[0])
+        return self
+
+    def _check_fitted(self):
+        if not hasattr(self, "coefs_"):
+            raise RuntimeError("This SparseVAR is not fitted yet; call fit(Z) first.")
+
+    def predict(self, Z):
+        """One-step predictions ``z_hat_t`` for ``t = p .. T-1`` of a (T, d) series."""
+        self._check_fitted()
+        Z_in = Z
+        Z = check_array(Z, "Z", ndim=2)
+        self._check_width(Z)
+        Zt = to_torch(Z, dtype=torch.float64)
+        mean = torch.as_tensor(self.mean_, device=Zt.device)
+        Phi, _ = lagged_design(Zt - mean, self.order)
+        B = torch.as_tensor(self.coefs_, device=Zt.device).permute(1, 0, 2).reshape(
+            self.n_features_in_, -1)
+        return like_input(Phi @ B.T + mean, Z_in)
+
+    def _check_width(self, Z):
+        if Z.shape[1] != self.n_features_in_:
+            raise ValueError(f"Z has {Z.shape[1]} variables but the VAR was fitted on "
+                             f"{self.n_features_in_}.")
+
+    def prediction_error(self, Z, relative=True) -> float:
+        """Mean squared one-step error on ``Z``; ``relative`` divides by the variance (1 - R^2)."""
+        Z = to_numpy(check_array(Z, "Z", ndim=2))
+        resid = Z[self.order:] - to_numpy(self.predict(Z))
+        mse = float(np.mean(resid ** 2))
+        return mse / float(np.mean((Z[self.order:] - Z.mean(0)) ** 2)) if relative else mse
+
+    def forecast(self, Z_past, steps):
+        """Iterate the VAR ``steps`` ahead from the last ``order`` rows of ``Z_past``."""
+        self._check_fitted()
+        steps = check_int(steps, "steps", minimum=1)
+        past = to_numpy(check_array(Z_past, "Z_past", ndim=2))
+        self._check_width(past)
+        if past.shape[0] < self.order:
+            raise ValueError(f"Z_past needs at least order={self.order} rows, got {past.shape[0]}.")
+        hist = list(past[-self.order:] - self.mean_)
+        out = []
+        for _ in range(steps):
+            nxt = sum(self.coefs_[k] @ hist[-k - 1] for k in range(self.order))
+            hist.append(nxt)
+            out.append(nxt + self.mean_)
+        return like_input(torch.as_tensor(np.array(out)), Z_past)
+
+    def coef_path(self, Z, alphas):
+        """Coefficients along a grid of penalties: an array of shape (n_alphas, order, d, d)."""
+        alphas = np.atleast_1d(np.asarray(alphas, dtype=float))
+        return np.stack([to_numpy(var_lasso(Z, self.order, float(a), self.center,
+                                            self.standardize)[0]) for a in alphas])
+
+
+@dataclass
+class SequenceTestResult:
+    """Outcome of :func:`sequence_test`."""
+
+    statistic: float  #: one-step error on B minus that on held-out A
+    p_value: float
+    null_distribution: np.ndarray
+    error_a: float  #: mean squared one-step error on the held-out blocks of A
+    error_b: float  #: the same on B, with the VAR fitted on A
+    support_a: np.ndarray  #: coupling graph fitted on all of A
+    support_b: np.ndarray  #: coupling graph fitted on all of B
+
+
+def _blocks(Z, length):
+    # Each block loses its own mean: slow drifts (bleaching, neuropil) then do not count as a
+    # change in dynamics, and do not break the exchangeability of blocks under the null.
+    return [Z[i:i + length] - Z[i:i + length].mean(0)
+            for i in range(0, Z.shape[0] - length + 1, length)]
+
+
+def _block_errors(blocks, train, tests, order, alpha, standardize):
+    """Fit on the ``train`` blocks; return the mean squared one-step error on each test set."""
+    coefs, mean = var_lasso([blocks[i] for i in train], order, alpha, standardize=standardize)
+    B = coefs.transpose(1, 0, 2).reshape(coefs.shape[1], -1)
+    errors = []
+    for test in tests:
+        Phi, Y = lagged_design([blocks[i] - mean for i in test], order)
+        errors.append(float(np.mean((Y - Phi @ B.T) ** 2)))
+    return errors
+
+
+def sequence_test(Z_a, Z_b, order=1, alpha=0.05, block_length=100, n_permutations=199,
+                  train_fraction=0.5, standardize=True, statistic="prediction",
+                  random_state=None) -> SequenceTestResult:
+    """Do two latent series from the same field of view follow the same sparse VAR?
+
+    The statistic is ``S = error(B) - error(held-out A)``: a sparse VAR is fitted on the first
+    ``train_fraction`` of A's time blocks and scored (mean squared one-step error) on A's other
+    blocks and on B's. Each block is centred on its own mean first, so slow drifts of the
+    baseline are not mistaken for a change in dynamics. With ``statistic="coefficients"``, ``S``
+    is instead the Frobenius distance between the VARs fitted on all of A and all of B (less
+    powerful when the lasso estimates are noisy). Under the null (same dynamics) the blocks are
+    exchangeable, so the labels A/B are permuted over contiguous blocks of ``block_length``
+    points (which keeps the autocorrelation inside each block), the VAR is refitted and ``S``
+    recomputed;
+    ``p = (1 + #{S_perm >= S}) / (1 + n_permutations)``.
+
+    Parameters
+    ----------
+    Z_a, Z_b : arrays of shape (T_a, d) and (T_b, d)
+        Latent series of the two sequences (the same encoder for both).
+    order, alpha : VAR order and lasso penalty.
+    block_length : int
+        Points per block; choose it longer than the autocorrelation time (e.g. ~10 s).
+    n_permutations : int
+    train_fraction : float
+        Fraction of A's blocks used to fit the VAR.
+    standardize : bool
+        Passed to :func:`var_lasso`.
+    statistic : {"prediction", "coefficients"}
+        One-step prediction error difference (default) or distance between fitted VARs.
+    random_state : int, Generator or None
+
+    Returns
+    -------
+    SequenceTestResult
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> def sim(c):
+    ...     z = np.zeros((1200, 2))
+    ...     for t in range(1, 1200):
+    ...         z[t] = [0.5 * z[t-1, 0], c * z[t-1, 0]] + rng.standard_normal(2)
+    ...     return z
+    >>> sequence_test(sim(0.0), sim(0.8), block_length=100, n_permutations=99,
+    ...               random_state=0).p_value
+    0.01
+    """
+    Z_a = to_numpy(check_array(Z_a, "Z_a", ndim=2)).astype(np.float64)
+    Z_b = to_numpy(check_array(Z_b, "Z_b", ndim=2)).astype(np.float64)
+    if Z_a.shape[1] != Z_b.shape[1]:
+        raise ValueError(f"Z_a and Z_b must have the same number of variables, got "
+                         f"{Z_a.shape[1]} and {Z_b.shape[1]}.")
+    order = check_int(order, "order", minimum=1)
+    alpha = check_nonnegative_number(alpha, "alpha")
+    block_length = check_int(block_length, "block_length", minimum=order + 2)
+    n_permutations = check_int(n_permutations, "n_permutations", minimum=1)
+    train_fraction = check_fraction(train_fraction, "train_fraction")
+    statistic = check_option(statistic, "statistic", ("prediction", "coefficients"))
+    rng = check_random_state(random_state)
+    blocks = _blocks(Z_a, block_length) + _blocks(Z_b, block_length)
+    n_a = Z_a.shape[0] // block_length
+    n_train = int(round(train_fraction * n_a))
+    if n_train < 1 or n_a - n_train < 1 or len(blocks) - n_a < 1:
+        raise ValueError(f"block_length={block_length} leaves too few blocks (A: {n_a}, B: "
+                         f"{len(blocks) - n_a}); use shorter blocks or longer series.")
+
+    def stat(order_of_blocks):
+        a_idx, b_idx = order_of_blocks[:n_a], order_of_blocks[n_a:]
+        if statistic == "coefficients":
+            fit_a = var_lasso([blocks[i] for i in a_idx], order, alpha, standardize=standardize)
+            fit_b = var_lasso([blocks[i] for i in b_idx], order, alpha, standardize=standardize)
+            return float(np.sqrt(np.sum((fit_a[0] - fit_b[0]) ** 2))), np.nan, np.nan
+        err_a, err_b = _block_errors(blocks, a_idx[:n_train], (a_idx[n_train:], b_idx), order,
+                                     alpha, standardize)
+        return err_b - err_a, err_a, err_b
+
+    s, err_a, err_b = stat(np.arange(len(blocks)))
+    null = np.array([stat(rng.permutation(len(blocks)))[0] for _ in range(n_permutations)])
+    p = (1 + np.sum(null >= s)) / (1 + n_permutations)
+    sup_a = np.abs(var_lasso(Z_a, order, alpha, standardize=standardize)[0]).max(0) > 0
+    sup_b = np.abs(var_lasso(Z_b, order, alpha, standardize=standardize)[0]).max(0) > 0
+    return SequenceTestResult(float(s), float(p), null, err_a, err_b, sup_a, sup_b)
