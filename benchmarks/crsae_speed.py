@@ -1,0 +1,177 @@
+"""Speed at equal accuracy: the trained CRsAE encoder against convex sparse coding.
+
+Protocol (research note crsae_l1var.md, section 3): one simulated recording with known spikes,
+one dictionary and one lambda (those learned by CRsAE1d), cut into 50 ms windows. Methods:
+
+- CRsAE encoder: T unrolled FISTA steps, windows in chunks of 128, for a sweep of T;
+- FISTA to tolerance (``fista_csc``, rel. change 1e-6), window by window, and all windows jointly;
+- SPORCO ``ConvBPDN`` (ADMM, nonnegative codes), window by window and all windows jointly.
+
+Equal accuracy: the smallest T whose miss/false-alarm curve is within 1 percentage point of the
+converged FISTA solution's at every relative threshold in 0.1-0.5 (peak height / code maximum). Times are medians of 3 runs (ms per window); the
+objective gap is relative to a tightly converged FISTA optimum. Run:
+
+    OMP_NUM_THREADS=1 python benchmarks/crsae_speed.py            # about 5 minutes
+    OMP_NUM_THREADS=1 python benchmarks/crsae_speed.py --quick    # about a minute
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+
+import numpy as np
+import torch
+
+import factorlab as fl
+from factorlab.assess import spike_detection_curve, template_error
+from factorlab.data import spike_recording
+from factorlab.deep import CRsAE1d, fista_csc
+from factorlab.deep.fista import csc_objective
+
+WINDOW = 500
+# the operating range of relative peak thresholds (research note: 0.1-0.5 of the maximum)
+THRESHOLDS = np.linspace(0.1, 0.5, 9)
+
+
+def median_time(fn, repeats=3):
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def full_codes(window_codes, n_samples):
+    """Place per-window codes (n_windows, C, W - K + 1) at their onsets in the recording."""
+    n_win, C, m = window_codes.shape
+    out = np.zeros((C, n_samples))
+    for i in range(n_win):
+        out[:, i * WINDOW:i * WINDOW + m] = window_codes[i]
+    return out
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small recording, ~1 minute")
+    args = parser.parse_args()
+    duration, epochs, n_timed = (6.0, 2, 10) if args.quick else (30.0, 6, 40)
+    fl.seed_everything(0)
+    K, C = 30, 3
+    rec = spike_recording(duration=duration, n_neurons=C, template_length=K, snr_db=16.0,
+                          random_state=0)
+    Y = rec.recording.reshape(-1, WINDOW)
+    n_win = len(Y)
+    # spikes that straddle a window edge cannot be coded inside one window: score the rest
+    inside = [t[(t % WINDOW) <= WINDOW - K] for t in rec.spike_times]
+    sigma = float(np.median(np.abs(Y)) / 0.6745)
+    lam = 3.0 * np.sqrt(2 * np.log(C * (WINDOW - K + 1))) / sigma
+    rng = np.random.default_rng(1)
+    start = rec.templates + 0.1 * rng.standard_normal(rec.templates.shape)
+    model = CRsAE1d(C, K, n_iter=50, lam=lam, sigma=sigma, lambda_update="fixed",
+                    nonnegative=True, init_filters=start, lr=1e-2, lr_decay=0.75, n_epochs=epochs,
+                    batch_size=16, chunk_size=128, random_state=0).fit(Y)
+    H = model.filters_.astype(np.float64)
+    err, assign, lags = template_error(rec.templates, H)
+    lam_abs = float(model.lambda_[0]) * model.sigma_ ** 2      # penalty in 1/2||y-Hx||^2 units
+    L = model.L_
+
+    print(f"machine: {platform.machine()} {platform.processor() or ''}, "
+          f"{torch.get_num_threads()} torch thread(s), shared 2-core CPU (timings are noisy); "
+          "no GPU available here")
+    print(f"torch {torch.__version__}, numpy {np.__version__}")
+    print(f"recording {duration:.0f} s at 10 kHz, {n_win} windows of {WINDOW} samples, C={C}, "
+          f"K={K}, SNR 16 dB; template error of the trained dictionary: "
+          + ", ".join(f"{e:.3f}" for e in err))
+
+    def curve(codes):
+        return spike_detection_curve(full_codes(codes, len(rec.recording)), inside, tol=5,
+                                     assignment=assign, lags=lags, thresholds=THRESHOLDS)
+
+    def objective(codes):
+        return csc_objective(torch.tensor(Y)[:, None], torch.tensor(codes), torch.tensor(H),
+                             lam_abs)
+
+    ref = fista_csc(Y, H, lam_abs, tol=1e-6, nonnegative=True, L=L)
+    optimum = objective(fista_csc(Y, H, lam_abs, tol=1e-9, max_iter=5000, nonnegative=True, L=L))
+    ref_curve = curve(ref)
+    print(f"converged FISTA: F1 {ref_curve.best_f1:.3f}, objective gap "
+          f"{(objective(ref) - optimum) / optimum:.1e}")
+
+    print("\nunrolled encoder sweep (T, F1, max curve difference in pp, objective gap):")
+    chosen = None
+    for T in (5, 10, 15, 20, 30, 50, 100, 200):
+        codes = model.encode(Y, n_iter=T).astype(np.float64)
+        c = curve(codes)
+        diff = 100 * max(np.abs(c.miss - ref_curve.miss).max(),
+                         np.abs(c.false_alarm - ref_curve.false_alarm).max())
+        gap = (objective(codes) - optimum) / optimum
+        print(f"  T={T:4d}  F1 {c.best_f1:.3f}  diff {diff:5.2f} pp  gap {gap:.1e}")
+        if chosen is None and diff <= 1.0:
+            chosen, chosen_gap = T, gap
+    if chosen is None:
+        chosen, chosen_gap = 200, gap
+        print("  (no T within 1 pp; using T=200)")
+
+    t_enc = median_time(lambda: model.encode(Y, n_iter=chosen)) / n_win
+    sub = Y[:n_timed]
+    its = []
+
+    def per_window_fista():
+        its.clear()
+        for y in sub:
+            its.append(fista_csc(y, H, lam_abs, tol=1e-6, nonnegative=True, L=L,
+                                 return_n_iter=True)[1])
+
+    t_fista = median_time(per_window_fista) / n_timed
+    t_fista_batch = median_time(lambda: fista_csc(Y, H, lam_abs, tol=1e-6, nonnegative=True,
+                                                  L=L)) / n_win
+
+    from sporco.admm import cbpdn
+
+    opt = cbpdn.ConvBPDN.Options({"Verbose": False, "MaxMainIter": 500, "RelStopTol": 1e-4,
+                                  "NonNegCoef": True, "AutoRho": {"Enabled": True}})
+    D = H.T.copy()                                  # sporco wants (K, C) for 1-D signals
+    sp_its = []
+
+    def per_window_sporco():
+        sp_its.clear()
+        for y in sub:
+            solver = cbpdn.ConvBPDN(D, y, lam_abs, opt, dimN=1)
+            solver.solve()
+            sp_its.append(solver.k)
+
+    t_sporco = median_time(per_window_sporco, repeats=1) / n_timed
+
+    def batch_sporco():
+        solver = cbpdn.ConvBPDN(D, Y.T.copy(), lam_abs, opt, dimK=1, dimN=1)
+        return solver.solve(), solver.k
+
+    t0 = time.perf_counter()
+    X_sp, k_sp = batch_sporco()
+    t_sporco_batch = (time.perf_counter() - t0) / n_win
+    # sporco's circular codes have length W; keep the "valid" onsets our model uses
+    sp_codes = np.moveaxis(np.squeeze(X_sp), (0, 1, 2), (2, 0, 1))[:, :, :WINDOW - K + 1]
+    sp_f1 = curve(np.ascontiguousarray(sp_codes)).best_f1
+
+    print(f"\nequal accuracy at T={chosen} (objective gap {chosen_gap:.1e})")
+    print(f"{'method':48s} {'ms/window':>10s} {'ratio':>8s}")
+    rows = [
+        (f"CRsAE encoder, T={chosen}, chunks of 128", t_enc),
+        (f"FISTA to tol 1e-6, per window (median {int(np.median(its))} its)", t_fista),
+        ("FISTA to tol 1e-6, all windows jointly", t_fista_batch),
+        (f"SPORCO ConvBPDN, per window (median {int(np.median(sp_its))} its, cap 500)", t_sporco),
+        (f"SPORCO ConvBPDN, all windows jointly ({k_sp} its)", t_sporco_batch),
+    ]
+    for name, t in rows:
+        print(f"{name:48s} {1000 * t:10.3f} {t / t_enc:7.1f}x")
+    print(f"SPORCO joint solution F1 {sp_f1:.3f} (circular boundary) vs FISTA {ref_curve.best_f1:.3f}")
+    print(f"whole recording: encoder {t_enc * n_win:.2f} s, per-window FISTA "
+          f"{t_fista * n_win:.1f} s (extrapolated from {n_timed} windows)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,179 @@
+"""CRsAE model, spike simulator and spike/denoising metrics."""
+
+import numpy as np
+import pytest
+import torch
+from scipy.optimize import minimize_scalar
+
+from factorlab.assess import psnr, spike_detection_curve, template_error
+from factorlab.data import spike_recording, spike_templates
+from factorlab.deep import CRsAE1d, CRsAE2d, fista_csc, lambda_closed_form, lipschitz_bound
+
+
+@pytest.fixture(scope="module")
+def rec():
+    return spike_recording(duration=1.0, n_neurons=2, template_length=20, snr_db=20,
+                           random_state=0)
+
+
+# ---------------------------------------------------------------- simulator
+def test_simulator_reproduces_its_ground_truth(rec):
+    H, X = rec.templates, rec.codes
+    np.testing.assert_allclose((H ** 2).sum(1), 1.0)
+    clean = sum(np.convolve(X[c], H[c]) for c in range(2))
+    np.testing.assert_allclose(clean, rec.clean, atol=1e-12)
+    for c in range(2):
+        np.testing.assert_array_equal(np.flatnonzero(X[c]), rec.spike_times[c])
+        np.testing.assert_allclose(X[c, rec.spike_times[c]], rec.amplitudes[c])
+        assert np.diff(rec.spike_times[c]).min() >= 20          # refractory period
+        assert 5 <= len(rec.spike_times[c]) <= 45               # 10-30 Hz for one second
+    nz = rec.clean[np.abs(rec.clean) > 1e-12]
+    assert rec.noise_std == pytest.approx(nz.std() / 10, rel=1e-9)   # 20 dB
+    resid = rec.recording - rec.clean
+    assert resid.std() == pytest.approx(rec.noise_std, rel=0.05)
+
+
+def test_simulator_is_deterministic_and_templates_distinct():
+    a = spike_recording(duration=0.5, random_state=3)
+    b = spike_recording(duration=0.5, random_state=3)
+    np.testing.assert_array_equal(a.recording, b.recording)
+    H = spike_templates(4, 30, max_similarity=0.8, random_state=1)
+    for i in range(4):
+        for j in range(i):
+            assert np.abs(np.correlate(H[i], H[j], "full")).max() < 0.8
+
+
+def test_simulator_bad_inputs():
+    with pytest.raises(ValueError, match="rate_range"):
+        spike_recording(rate_range=(30, 10))
+    with pytest.raises(ValueError, match="too short"):
+        spike_recording(duration=0.001)
+    with pytest.raises(TypeError, match="n_neurons"):
+        spike_recording(n_neurons=2.5)
+
+
+# ---------------------------------------------------------------- lambda update
+def test_lambda_closed_form_matches_numerical_minimiser():
+    l1, n, delta, r = 12.3, 500, 7.0, 40.0
+    objective = lambda lam: lam * l1 - (n + r - 1) * np.log(lam) + delta * lam
+    best = minimize_scalar(objective, bounds=(1e-6, 1e4), method="bounded",
+                           options={"xatol": 1e-10}).x
+    assert float(lambda_closed_form(l1, n, delta, r)) == pytest.approx(best, rel=1e-6)
+
+
+# ---------------------------------------------------------------- encoder
+def test_unrolled_encoder_with_large_T_matches_fista(rec):
+    H = rec.templates
+    y = rec.recording[:1000]
+    lam, sigma = 10.0, 0.1
+    model = CRsAE1d(2, 20, n_iter=3000, lam=lam, sigma=sigma, init_filters=H, nonnegative=True)
+    model.L_t.fill_(lipschitz_bound(H))
+    codes = model.encode(y)
+    ref = fista_csc(y, H, lam=lam * sigma ** 2, nonnegative=True, tol=1e-10, L=model.L_)
+    np.testing.assert_allclose(codes, ref, atol=2e-4)
+    assert (ref > 0).sum() >= 3
+
+
+def test_encode_decode_shapes_containers_and_inputs_untouched(rec):
+    model = CRsAE1d(2, 20, n_iter=5, lam=10.0, sigma=0.1, random_state=0)
+    Y = rec.recording[:1000].reshape(4, 250)
+    before = Y.copy()
+    codes = model.encode(Y)
+    assert codes.shape == (4, 2, 231) and isinstance(codes, np.ndarray)
+    assert model.decode(codes).shape == (4, 250)
+    assert isinstance(model.encode(torch.tensor(Y)), torch.Tensor)
+    np.testing.assert_array_equal(Y, before)
+    img = CRsAE2d(3, (3, 4), n_iter=3, lam=1.0, sigma=0.1, random_state=0)
+    assert img.encode(np.zeros((10, 12))).shape == (3, 8, 9)
+    assert img.decode(np.zeros((3, 8, 9))).shape == (10, 12)
+
+
+# ---------------------------------------------------------------- training
+@pytest.mark.parametrize("mode", ["em", "grad", "fixed", "bias"])
+def test_fit_keeps_unit_norm_filters_and_records_history(rec, mode):
+    Y = rec.recording.reshape(40, 250)
+    model = CRsAE1d(2, 20, n_iter=10, nonnegative=True, lambda_update=mode, n_epochs=2,
+                    batch_size=20, random_state=0).fit(Y)
+    np.testing.assert_allclose((model.filters_ ** 2).sum(1), 1.0, atol=1e-5)
+    assert len(model.loss_history_) == 2 and len(model.filter_history_) == 3
+    assert model.L_ >= 0.999 * lipschitz_bound(model.filters_)
+    assert np.isfinite(model.lambda_).all() and model.sigma_ > 0
+    if mode == "fixed":
+        np.testing.assert_allclose(model.lambda_history_[0], model.lambda_history_[-1])
+
+
+def test_fit_learns_templates_from_noisy_start():
+    r = spike_recording(duration=4.0, n_neurons=2, template_length=20, snr_db=20, random_state=1)
+    rng = np.random.default_rng(0)
+    start = r.templates + 0.12 * rng.standard_normal(r.templates.shape)
+    err0, _, _ = template_error(r.templates, start)
+    Y = r.recording.reshape(-1, 500)
+    sigma = float(np.median(np.abs(Y)) / 0.6745)
+    lam = 3 * np.sqrt(2 * np.log(2 * 481)) / sigma          # 3x the universal threshold
+    model = CRsAE1d(2, 20, n_iter=30, nonnegative=True, lambda_update="fixed", lam=lam,
+                    sigma=sigma, init_filters=start, lr=1e-2, lr_decay=0.75, n_epochs=5,
+                    batch_size=16, random_state=0).fit(Y)
+    err, _, _ = template_error(r.templates, model.filters_)
+    assert err.mean() < 0.6 * err0.mean()
+
+
+def test_fit_is_deterministic(rec):
+    Y = rec.recording.reshape(40, 250)
+    kw = dict(n_iter=5, n_epochs=1, batch_size=10, random_state=4)
+    a = CRsAE1d(2, 20, **kw).fit(Y).filters_
+    b = CRsAE1d(2, 20, **kw).fit(Y).filters_
+    np.testing.assert_array_equal(a, b)
+
+
+def test_save_load_roundtrip(tmp_path, rec):
+    Y = rec.recording.reshape(40, 250)
+    model = CRsAE1d(2, 20, n_iter=5, n_epochs=1, random_state=0, device="cpu").fit(Y)
+    model.save(tmp_path / "m.pt")
+    loaded = CRsAE1d.load(tmp_path / "m.pt", device="cpu")
+    np.testing.assert_allclose(loaded.encode(Y[:3]), model.encode(Y[:3]))
+    assert loaded.sigma_ == model.sigma_
+
+
+def test_model_bad_inputs(rec):
+    with pytest.raises(ValueError, match="lambda_update"):
+        CRsAE1d(2, 20, lambda_update="magic")
+    with pytest.raises(ValueError, match="init_filters"):
+        CRsAE1d(2, 20, init_filters=np.ones((3, 20)))
+    with pytest.raises(ValueError, match="filter_length"):
+        CRsAE2d(2, (3, 3, 3))
+    with pytest.raises(RuntimeError, match="fit"):
+        CRsAE1d(2, 20).encode(rec.recording[:100])
+    with pytest.raises(ValueError, match="shorter"):
+        CRsAE1d(2, 20, lam=1.0, sigma=1.0).encode(np.ones(10))
+    with pytest.raises(ValueError, match="targets"):
+        CRsAE1d(2, 20).fit(np.ones((4, 50)), targets=np.ones((4, 40)))
+    with pytest.raises(ValueError, match="n_filters"):
+        CRsAE1d(2, 20, lam=1.0, sigma=1.0).decode(np.ones((3, 31)))
+
+
+# ---------------------------------------------------------------- metrics
+def test_template_error_finds_permutation_and_lag():
+    H = spike_templates(3, 30, random_state=0)
+    learned = np.roll(H[[2, 0, 1]], 2, axis=1) * np.array([[2.0], [1.0], [0.5]])
+    err, assign, lags = template_error(H, learned, max_lag=5)
+    assert assign.tolist() == [1, 2, 0] and lags.tolist() == [2, 2, 2]
+    assert err.max() < 0.1          # only the samples rolled round the end differ
+    orth = template_error(np.eye(2, 4), np.eye(2, 4)[::-1], max_lag=0)[0]
+    np.testing.assert_allclose(orth, 0.0)
+    np.testing.assert_allclose(template_error([[1.0, 0.0]], [[0.0, 1.0]], max_lag=0)[0], [1.0])
+
+
+def test_detection_curve_on_true_codes(rec):
+    curve = spike_detection_curve(rec.codes, rec.spike_times, tol=3)
+    assert curve.best_f1 == 1.0
+    assert curve.miss[0] == 0 and curve.false_alarm[0] == 0
+    shifted = [t + 10 for t in rec.spike_times]
+    assert spike_detection_curve(rec.codes, shifted, tol=3).best_f1 == 0.0
+
+
+def test_psnr():
+    a = np.linspace(0, 2, 50)
+    assert psnr(a, a + 0.2) == pytest.approx(20 * np.log10(2 / 0.2))
+    assert psnr(a, a, peak=1.0) == float("inf")
+    with pytest.raises(ValueError, match="shape"):
+        psnr(a, a[:3])
