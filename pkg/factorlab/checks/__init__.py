@@ -7,6 +7,26 @@ One module per exercise topic; this file only re-exports them.
 """
 
 from ._common import ExerciseCheckError
+from .assess import (check_cp_mode_update, check_heldout_error, check_learning_component,
+                     check_matched_similarity, check_rank_choice)
+from .classical import (check_celltype_agreement, check_dominant_order, check_nestedness,
+                        check_pca_als, check_pca_equivalences, check_principal_angles,
+                        check_rank_sweep, check_standardized)
+from .crsae import check_two_sided_relu, check_unrolled_fista
+from .prox import check_soft_threshold_backward
+from .robust import check_rpca_split, check_shrink, check_svt
+from .var import check_coupling_graph, check_lasso_alpha_gradient
 from .warmup import check_als_factors
 
-__all__ = ["ExerciseCheckError", "check_als_factors"]
+__all__ = [
+    "ExerciseCheckError",
+    "check_als_factors",
+    "check_pca_als", "check_principal_angles", "check_pca_equivalences", "check_standardized",
+    "check_rank_sweep", "check_dominant_order", "check_celltype_agreement", "check_nestedness",
+    "check_matched_similarity", "check_heldout_error", "check_rank_choice",
+    "check_cp_mode_update", "check_learning_component",
+    "check_shrink", "check_svt", "check_rpca_split",
+    "check_soft_threshold_backward",
+    "check_two_sided_relu", "check_unrolled_fista",
+    "check_coupling_graph", "check_lasso_alpha_gradient",
+]

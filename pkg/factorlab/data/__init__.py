@@ -4,6 +4,23 @@ Every generator takes ``random_state`` and returns the data together with the fa
 spikes that produced it, so that every method in the book can be scored against the truth.
 """
 
+from .calcium import CalciumMovie, calcium_movie
+from .io import MovieSource, NpyWriter, open_movie, save_movie
 from .lowrank import lowrank_matrix
+from .neural import binary_lowrank, cell_assemblies, celltype_counts
+from .spikes import SpikeRecording, spike_recording, spike_templates
+from .trials import TrialTensor, trial_tensor
+from .var_movie import VARMovie, var_movie
+from .video import SurveillanceVideo, camera_motion, surveillance_video
 
-__all__ = ["lowrank_matrix"]
+__all__ = [
+    # matrices and tensors
+    "lowrank_matrix", "cell_assemblies", "celltype_counts", "binary_lowrank",
+    "TrialTensor", "trial_tensor",
+    # movies and recordings
+    "CalciumMovie", "calcium_movie", "SurveillanceVideo", "surveillance_video",
+    "camera_motion", "SpikeRecording", "spike_recording", "spike_templates",
+    "VARMovie", "var_movie",
+    # reading and writing movies
+    "MovieSource", "NpyWriter", "open_movie", "save_movie",
+]

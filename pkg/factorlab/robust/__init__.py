@@ -1,3 +1,19 @@
-"""robust"""
+"""Robust PCA: a low-rank background plus a sparse foreground.
 
-__all__: list[str] = []
+Reference solvers (IALM, PCP, GoDec) in torch, proximal RPCA baselines, and BEAR, a bilinear
+autoencoder trained by mini-batch Adam that scales to movies larger than memory; BEAR + NMF
+segments neurons.
+"""
+
+from ._common import RPCAResult, default_lambda
+from .bear import BEAR
+from .cascade import BEARNMF
+from .prox_rpca import project_foreground, rpca_admm, rpca_forward_backward
+from .rpca import RobustPCA
+from .solvers import godec, ialm, pcp
+
+__all__ = [
+    "RobustPCA", "ialm", "pcp", "godec", "RPCAResult", "default_lambda",
+    "BEAR", "BEARNMF",
+    "rpca_forward_backward", "rpca_admm", "project_foreground",
+]
