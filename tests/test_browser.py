@@ -87,6 +87,16 @@ def test_intro_page_has_no_console_errors(server, browser):
     assert "factorization" in browser.title.lower()
 
 
+def test_every_chapter_and_exercise_page_loads_cleanly(server, browser):
+    # Movies, equations and figures must not reach for a CDN either.
+    pages = sorted((HTML / "book").glob("*.html")) + sorted((HTML / "exercises").glob("*.html"))
+    assert len(pages) > 10
+    for page in pages:
+        rel = page.relative_to(HTML).as_posix()
+        errors = load(browser, f"{server}/{rel}", SHOTS / "page.png", "h1")
+        assert not errors, f"console errors on {rel}: {errors}"
+
+
 def test_widgets_render_without_network(server, browser):
     pages = widget_pages()
     assert pages, "no built page embeds a widget; the intro chapter should"

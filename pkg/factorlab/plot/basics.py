@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import matplotlib.pyplot as plt
 import numpy as np
 
 from .._backend import to_numpy
 
-__all__ = ["heatmap", "reconstruction_panel"]
+__all__ = ["heatmap", "reconstruction_panel", "animation_html"]
 
 
 def heatmap(X, ax=None, title=None, cmap="RdBu_r", symmetric=True, xlabel="features",
@@ -72,3 +74,46 @@ def reconstruction_panel(X, X_hat, titles=("data X", "reconstruction U Vᵀ", "r
         ax.set(xlabel=kwargs.get("xlabel", "features"), ylabel=kwargs.get("ylabel", "samples"))
     fig.colorbar(im, ax=axes, fraction=0.02)
     return fig
+
+
+# matplotlib's player draws its buttons with Font Awesome fetched from a CDN; text symbols work
+# offline, in the static book as in a notebook.
+_BUTTON_SYMBOLS = {"minus": "−", "fast-backward": "⏮", "step-backward": "‹",
+                   "play fa-flip-horizontal": "◀", "pause": "⏸", "play": "▶",
+                   "step-forward": "›", "fast-forward": "⏭", "plus": "+"}
+_CDN_LINK = re.compile(r"<link[^>]*font-awesome[^>]*>\s*")
+_ICON = re.compile(r'<i class="fa fa-([a-z -]+)"></i>')
+
+
+def animation_html(anim, close=True) -> str:
+    """HTML that plays a matplotlib animation with no network access.
+
+    The same as ``anim.to_jshtml()`` (every frame embedded as an image, with a player), but the
+    player's buttons are text symbols instead of icons from a font CDN, so the movie plays in
+    the static book and offline. Display it with ``IPython.display.HTML``.
+
+    Parameters
+    ----------
+    anim : matplotlib.animation.Animation
+    close : bool
+        Close the animation's figure, so the notebook does not also show its last frame.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from matplotlib.animation import FuncAnimation
+    >>> fig, ax = plt.subplots()
+    >>> anim = FuncAnimation(fig, lambda i: [], frames=2)
+    >>> html = animation_html(anim)
+    >>> "font-awesome" in html, "▶" in html
+    (False, True)
+    """
+    html = _CDN_LINK.sub("", anim.to_jshtml())
+    html = _ICON.sub(lambda m: _BUTTON_SYMBOLS.get(m.group(1).strip(), m.group(1)), html)
+    if close:
+        plt.close(anim._fig)
+    return html
