@@ -43,8 +43,10 @@ def conv_decode(codes: torch.Tensor, filters: torch.Tensor,
                 flipped: torch.Tensor | None = None) -> torch.Tensor:
     """``H x``: sum over filters of the full convolution of each code with its filter.
 
-    Written as a correlation of the zero-padded codes with the flipped filters rather than a
-    transposed convolution, which is several times faster on CPUs and gives the same numbers.
+    Written as a correlation of the zero-padded codes with the flipped filters; it equals the
+    transposed convolution (the tests check that it is the adjoint of the encoder's
+    correlation). It is not much faster: 1.9 vs 2.2 ms for 128 windows of 500 samples and 3
+    filters on one CPU thread, but the flipped filters can be computed once per step.
     ``flipped`` is ``flip_filters(filters)`` if already computed.
     """
     pad = []
