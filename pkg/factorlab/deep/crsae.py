@@ -19,7 +19,8 @@ from tqdm.auto import tqdm
 from .._backend import like_input, resolve_device, to_numpy, to_torch, torch_generator
 from .._validate import (check_array, check_int, check_nonnegative_number, check_option,
                          check_positive)
-from .fista import conv_correlate, conv_decode, flip_filters, lipschitz_bound, shrink
+from .fista import (conv_correlate, conv_decode, fista_steps, flip_filters, lipschitz_bound,
+                    shrink)
 
 __all__ = ["CRsAE1d", "CRsAE2d", "lambda_closed_form"]
 
@@ -137,14 +138,15 @@ class _CRsAE(nn.Module):
     def _encode(self, Yb: torch.Tensor, n_iter: int) -> torch.Tensor:
         """``n_iter`` FISTA steps from zero on a batch ``(B, 1, *spatial)``."""
         h, b = self.weight, self.threshold()
-        # z + H^T (y - H z) / L written as H^T y / L - H^T H z / L + z, with H^T y / L, h / L and
-        # the flipped filters computed once per batch: fewer operations per unrolled step
+        if not torch.is_grad_enabled():
+            return fista_steps(Yb, h, self.L_t, b, n_iter, self.nonnegative)[0]
+        # the same steps as fista_steps, written without in-place updates for autograd
         h_step, flipped = h / self.L_t, flip_filters(h)
         hty = conv_correlate(Yb, h_step)
         x_old = torch.zeros_like(hty)
         z, s = x_old, 1.0
         for _ in range(n_iter):
-            x = shrink((hty - conv_correlate(conv_decode(z, h, flipped), h_step)).add_(z), b,
+            x = shrink(hty - conv_correlate(conv_decode(z, h, flipped), h_step) + z, b,
                        self.nonnegative)
             s_new = (1 + math.sqrt(1 + 4 * s * s)) / 2
             z = x + ((s - 1) / s_new) * (x - x_old)

@@ -22,8 +22,8 @@ import torch.nn.functional as F
 from .._backend import like_input, to_torch
 from .._validate import check_array, check_int, check_positive
 
-__all__ = ["conv_decode", "conv_correlate", "flip_filters", "lipschitz_bound", "fista_csc",
-           "csc_objective", "shrink"]
+__all__ = ["conv_decode", "conv_correlate", "decode_buffer", "flip_filters", "lipschitz_bound",
+           "fista_csc", "fista_steps", "csc_objective", "shrink"]
 
 _CONV = {1: F.conv1d, 2: F.conv2d}
 
@@ -34,26 +34,53 @@ def conv_correlate(y: torch.Tensor, filters: torch.Tensor) -> torch.Tensor:
 
 
 def flip_filters(filters: torch.Tensor) -> torch.Tensor:
-    """The flipped filters ``(1, C, *K)`` that :func:`conv_decode` correlates with; iterative
+    """The flipped filters ``(C, 1, *K)`` that :func:`conv_decode` correlates with; iterative
     solvers compute them once instead of at every step."""
-    return torch.flip(filters, dims=tuple(range(1, filters.ndim))).unsqueeze(0)
+    return torch.flip(filters, dims=tuple(range(1, filters.ndim))).unsqueeze(1)
+
+
+def decode_buffer(codes: torch.Tensor, filters: torch.Tensor) -> torch.Tensor:
+    """A zero tensor shaped like ``codes`` padded by ``K - 1`` on both sides of every code
+    axis, for :func:`conv_decode` to reuse across the steps of an iterative solver."""
+    sizes = [m + 2 * (k - 1) for m, k in zip(codes.shape[2:], filters.shape[1:])]
+    return codes.new_zeros((*codes.shape[:2], *sizes))
+
+
+# Below this many (signal, filter) pairs one dense C-to-1 convolution beats the grouped form.
+_GROUPED_MIN_PAIRS = 12
 
 
 def conv_decode(codes: torch.Tensor, filters: torch.Tensor,
-                flipped: torch.Tensor | None = None) -> torch.Tensor:
+                flipped: torch.Tensor | None = None,
+                buffer: torch.Tensor | None = None) -> torch.Tensor:
     """``H x``: sum over filters of the full convolution of each code with its filter.
 
     Written as a correlation of the zero-padded codes with the flipped filters; it equals the
     transposed convolution (the tests check that it is the adjoint of the encoder's
-    correlation). The point is not speed (the two forms timed within 20 % of each other on
-    one CPU thread) but that the flipped filters can be computed once per step.
-    ``flipped`` is ``flip_filters(filters)`` if already computed.
+    correlation). Measured on one CPU thread, a *grouped* correlation (one group per filter)
+    followed by a sum over filters is faster than one dense C-to-1 correlation once a batch
+    holds at least a dozen (signal, filter) pairs: 0.75x the time for 64 windows of 500
+    samples and 3 filters, 0.15-0.3x for images with 16-64 filters of 7x7, backward pass
+    included; for a single window and 3 filters it is 1.3-3x slower, so small problems take
+    the dense form. ``flipped`` is ``flip_filters(filters)`` if already computed; ``buffer``
+    (from :func:`decode_buffer`) is reused for the padded codes instead of allocating them.
     """
-    pad = []
-    for k in reversed(filters.shape[1:]):
-        pad += [k - 1, k - 1]
     flipped = flip_filters(filters) if flipped is None else flipped
-    return _CONV[filters.ndim - 1](F.pad(codes, pad), flipped)
+    ks = filters.shape[1:]
+    if buffer is None:
+        pad = []
+        for k in reversed(ks):
+            pad += [k - 1, k - 1]
+        padded = F.pad(codes, pad)
+    else:
+        interior = tuple(slice(k - 1, k - 1 + m) for k, m in zip(ks, codes.shape[2:]))
+        buffer[(..., *interior)].copy_(codes)
+        padded = buffer
+    conv = _CONV[filters.ndim - 1]
+    n_filters = filters.shape[0]
+    if codes.shape[0] * n_filters < _GROUPED_MIN_PAIRS:
+        return conv(padded, flipped.transpose(0, 1))
+    return conv(padded, flipped, groups=n_filters).sum(1, keepdim=True)
 
 
 def shrink(u: torch.Tensor, threshold, nonnegative: bool = False) -> torch.Tensor:
@@ -107,6 +134,63 @@ def lipschitz_bound(filters, n_fft: int | None = None) -> float:
     bound = grid_max / factor if factor > 0 else math.inf
     l1 = float((h.abs().flatten(1).sum(1) ** 2).sum())
     return min(bound, l1)
+
+
+def _shrink_(u: torch.Tensor, threshold, nonnegative: bool) -> torch.Tensor:
+    """:func:`shrink` computed in the memory of ``u`` (no autograd)."""
+    if nonnegative:
+        return u.sub_(threshold).clamp_(min=0)
+    upper = (u - threshold).clamp_(min=0)
+    return u.add_(threshold).clamp_(max=0).add_(upper)
+
+
+@torch.no_grad()
+def fista_steps(Yb: torch.Tensor, filters: torch.Tensor, L: float, threshold, n_iter: int,
+                nonnegative: bool = False, tol: float | None = None):
+    """FISTA from zero codes on a batch ``(B, 1, *spatial)``, without autograd.
+
+    The step ``x <- S_b(z + H^T (y - H z) / L)`` is computed as ``H^T y / L - H^T H z / L + z``
+    with ``H^T y / L``, ``h / L`` and the flipped filters computed once, and the iterates
+    updated in place: on CPUs, allocating fresh batch-sized tensors at every step (glibc maps
+    and unmaps large blocks, and every new page faults) took as long as the convolutions.
+
+    Parameters
+    ----------
+    Yb : tensor of shape (B, 1, *spatial)
+    filters : tensor of shape (C, *K)
+    L : float
+        Step-size constant.
+    threshold : float or tensor broadcasting to the codes
+        ``b`` of the soft threshold (already divided by ``L``).
+    n_iter : int
+        Steps to run (at most, with ``tol``).
+    nonnegative : bool
+    tol : float, optional
+        Stop once ``||x_t - x_{t-1}|| <= tol * ||x_t||`` for every signal.
+
+    Returns
+    -------
+    codes : tensor of shape (B, C, *code)
+    steps : int
+        Steps run.
+    """
+    h_step, flipped = filters / L, flip_filters(filters)
+    hty = conv_correlate(Yb, h_step)
+    padded = decode_buffer(hty, filters)
+    x_old, z, x = torch.zeros_like(hty), torch.zeros_like(hty), torch.empty_like(hty)
+    s = 1.0
+    for step in range(1, n_iter + 1):
+        torch.sub(hty, conv_correlate(conv_decode(z, filters, flipped, padded), h_step), out=x)
+        _shrink_(x.add_(z), threshold, nonnegative)
+        s_new = (1 + math.sqrt(1 + 4 * s * s)) / 2
+        torch.sub(x, x_old, out=z)                       # z <- x + (s - 1)/s_new (x - x_old)
+        converged = tol is not None and bool(
+            (z.flatten(1).norm(dim=1) <= tol * x.flatten(1).norm(dim=1).clamp_min(1e-30)).all())
+        z.mul_((s - 1) / s_new).add_(x)
+        x_old, x, s = x, x_old, s_new
+        if converged:
+            return x_old, step
+    return x_old, n_iter
 
 
 def csc_objective(y, codes, filters, lam) -> float:
@@ -178,25 +262,6 @@ def fista_csc(y, filters, lam, tol: float = 1e-6, max_iter: int = 5000,
     L = lipschitz_bound(h) if L is None else check_positive(L, "L")
     Yb, batched = _batch(Y, h)
     thr = torch.as_tensor(lam_arr, dtype=h.dtype).reshape(-1, *([1] * d)) / L
-    x_old = torch.zeros((Yb.shape[0], h.shape[0], *(s - k + 1 for s, k in zip(Yb.shape[2:], h.shape[1:]))),
-                        dtype=h.dtype)
-    z, s = x_old, 1.0
-    n_iter = max_iter
-    # the step z + H^T (y - H z) / L as H^T y / L - H^T H z / L + z, with H^T y / L, h / L and
-    # the flipped filters computed once
-    h_step, flipped = h / L, flip_filters(h)
-    with torch.no_grad():
-        hty = conv_correlate(Yb, h_step)
-        for it in range(1, max_iter + 1):
-            x = shrink((hty - conv_correlate(conv_decode(z, h, flipped), h_step)).add_(z), thr,
-                       nonnegative)
-            s_new = (1 + math.sqrt(1 + 4 * s * s)) / 2
-            z = x + ((s - 1) / s_new) * (x - x_old)
-            change = (x - x_old).flatten(1).norm(dim=1)
-            size = x.flatten(1).norm(dim=1).clamp_min(1e-30)
-            x_old, s = x, s_new
-            if bool((change <= tol * size).all()):
-                n_iter = it
-                break
+    x, n_iter = fista_steps(Yb, h, L, thr, max_iter, nonnegative, tol)
     out = like_input(x if batched else x[0], y)
     return (out, n_iter) if return_n_iter else out
