@@ -3,10 +3,12 @@
 import numpy as np
 import pytest
 import torch
+from scipy import ndimage
 from scipy.optimize import minimize_scalar
 
 from factorlab.assess import psnr, spike_detection_curve, template_error
-from factorlab.data import spike_recording, spike_templates
+from factorlab.data import noisy_templates, spike_recording, spike_templates
+from factorlab.deep.fista import csc_objective
 from factorlab.deep import CRsAE1d, CRsAE2d, fista_csc, lambda_closed_form, lipschitz_bound
 
 
@@ -41,6 +43,19 @@ def test_simulator_is_deterministic_and_templates_distinct():
     for i in range(4):
         for j in range(i):
             assert np.abs(np.correlate(H[i], H[j], "full")).max() < 0.8
+
+
+def test_noisy_templates_have_errors_in_range_and_are_seeded():
+    H = spike_templates(3, 30, random_state=2)
+    start = noisy_templates(H, error_range=(0.2, 0.3), noise=0.05, random_state=5)
+    err = np.sqrt(1 - np.sum(H * start, axis=1) ** 2)
+    assert ((err > 0.2) & (err < 0.3)).all()
+    np.testing.assert_allclose(np.linalg.norm(start, axis=1), 1.0)
+    np.testing.assert_array_equal(start, noisy_templates(H, (0.2, 0.3), 0.05, random_state=5))
+    with pytest.raises(ValueError, match="error_range"):
+        noisy_templates(H, error_range=(0.5, 0.4))
+    with pytest.raises(ValueError, match="noise"):
+        noisy_templates(H, error_range=(0.9, 0.95), noise=1e-4)
 
 
 def test_simulator_bad_inputs():
@@ -115,6 +130,47 @@ def test_fit_learns_templates_from_noisy_start():
                     batch_size=16, random_state=0).fit(Y)
     err, _, _ = template_error(r.templates, model.filters_)
     assert err.mean() < 0.6 * err0.mean()
+
+
+def test_objective_is_the_map_objective_of_the_codes(rec):
+    Y = rec.recording.reshape(-1, 500)
+    model = CRsAE1d(2, 20, n_iter=50, lam=40.0, sigma=0.1, nonnegative=True,
+                    init_filters=rec.templates)
+    codes = model.encode(Y)
+    expected = csc_objective(torch.tensor(Y)[:, None], torch.tensor(codes),
+                             torch.tensor(model.filters_), 40.0 * 0.1 ** 2) / len(Y)
+    assert model.objective(Y) == pytest.approx(expected, rel=1e-4)
+
+
+def test_annealing_lowers_a_fixed_lambda_geometrically(rec):
+    Y = rec.recording.reshape(-1, 250)
+    model = CRsAE1d(2, 20, n_iter=5, lam=10.0, sigma=0.1, lambda_update="fixed",
+                    anneal_factor=4.0, anneal_epochs=2, n_epochs=3, random_state=0).fit(Y)
+    np.testing.assert_allclose([h[0] for h in model.lambda_history_], [40.0, 20.0, 10.0],
+                               rtol=1e-6)
+    with pytest.raises(ValueError, match="fixed"):
+        CRsAE1d(2, 20, lambda_update="em", anneal_factor=2.0)
+    with pytest.raises(ValueError, match="anneal_factor"):
+        CRsAE1d(2, 20, anneal_factor=0.5)
+
+
+def test_shift_search_moves_a_filter_back_onto_the_sampling_grid():
+    r = spike_recording(duration=4.0, n_neurons=2, template_length=20, snr_db=20, random_state=1)
+    Y = r.recording.reshape(-1, 500)
+    start = r.templates.copy()
+    start[1] = ndimage.shift(start[1], 0.5, order=3, mode="constant")   # half a sample off
+    sigma = float(np.median(np.abs(Y)) / 0.6745)
+    kw = dict(n_iter=100, lam=1.5 * np.sqrt(2 * np.log(2 * 481)) / sigma, sigma=sigma,
+              lambda_update="fixed", nonnegative=True, init_filters=start, lr=1e-6, n_epochs=2,
+              batch_size=16, random_state=0)
+    moved = CRsAE1d(2, 20, shift_search=True, **kw).fit(Y)
+    still = CRsAE1d(2, 20, **kw).fit(Y)
+    assert moved.shift_history_ == [(0, 1, 0, -0.5)]
+    assert still.shift_history_ == []
+    err_moved = template_error(r.templates, moved.filters_)[0]
+    err_still = template_error(r.templates, still.filters_)[0]
+    assert err_moved[1] < 0.5 * err_still[1]
+    assert moved.objective(Y) < still.objective(Y)
 
 
 def test_fit_is_deterministic(rec):

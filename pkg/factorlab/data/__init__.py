@@ -8,7 +8,7 @@ from .calcium import CalciumMovie, calcium_movie
 from .io import MovieSource, NpyWriter, open_movie, save_movie
 from .lowrank import lowrank_matrix
 from .neural import binary_lowrank, cell_assemblies, celltype_counts
-from .spikes import SpikeRecording, spike_recording, spike_templates
+from .spikes import SpikeRecording, noisy_templates, spike_recording, spike_templates
 from .trials import TrialTensor, trial_tensor
 from .var_movie import VARMovie, var_movie
 from .video import SurveillanceVideo, camera_motion, surveillance_video
@@ -19,7 +19,7 @@ __all__ = [
     "TrialTensor", "trial_tensor",
     # movies and recordings
     "CalciumMovie", "calcium_movie", "SurveillanceVideo", "surveillance_video",
-    "camera_motion", "SpikeRecording", "spike_recording", "spike_templates",
+    "camera_motion", "SpikeRecording", "spike_recording", "spike_templates", "noisy_templates",
     "VARMovie", "var_movie",
     # reading and writing movies
     "MovieSource", "NpyWriter", "open_movie", "save_movie",

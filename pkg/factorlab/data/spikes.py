@@ -9,7 +9,7 @@ import numpy as np
 from .._backend import check_random_state
 from .._validate import check_int, check_positive
 
-__all__ = ["SpikeRecording", "spike_recording", "spike_templates"]
+__all__ = ["SpikeRecording", "spike_recording", "spike_templates", "noisy_templates"]
 
 
 @dataclass
@@ -177,3 +177,51 @@ def spike_recording(duration=10.0, n_neurons=3, template_length=45, fs=10_000.0,
     recording = clean + noise_std * rng.standard_normal(n)
     return SpikeRecording(recording=recording, clean=clean, templates=H, codes=X,
                           spike_times=times, amplitudes=amps, noise_std=noise_std, fs=fs)
+
+
+def noisy_templates(templates, error_range=(0.4, 0.5), noise=0.12, random_state=None):
+    """A noisy start for dictionary learning: each template plus white noise, renormalised,
+    redrawn until its template error (sine of the angle to the truth) lies in ``error_range``.
+
+    This is the CRsAE experiments' protocol for starting filters "close but clearly wrong".
+
+    Parameters
+    ----------
+    templates : ndarray of shape (n_neurons, template_length), unit-norm rows
+    error_range : (float, float)
+        Accepted range of the per-template error, within (0, 1).
+    noise : float
+        Standard deviation of the added noise per sample (the error must be reachable with it).
+    random_state : int, numpy Generator or None
+
+    Returns
+    -------
+    ndarray of the shape of ``templates``, unit-norm rows
+
+    Examples
+    --------
+    >>> H = spike_templates(2, 30, random_state=0)
+    >>> start = noisy_templates(H, random_state=1)
+    >>> err = np.sqrt(1 - np.sum(H * start, axis=1) ** 2)
+    >>> bool(((err > 0.4) & (err < 0.5)).all())
+    True
+    """
+    H = np.asarray(templates, dtype=float)
+    if H.ndim != 2:
+        raise ValueError(f"templates must have shape (n_neurons, template_length), got {H.shape}.")
+    lo, hi = (float(e) for e in error_range)
+    if not 0 <= lo < hi <= 1:
+        raise ValueError(f"error_range must be (low, high) with 0 <= low < high <= 1, got {error_range!r}.")
+    noise = check_positive(noise, "noise")
+    rng = check_random_state(random_state)
+    out = []
+    for h in H / np.linalg.norm(H, axis=1, keepdims=True):
+        for _ in range(10_000):
+            g = h + noise * rng.standard_normal(h.shape)
+            g /= np.linalg.norm(g)
+            if lo < np.sqrt(max(1 - (g @ h) ** 2, 0.0)) < hi:
+                out.append(g)
+                break
+        else:
+            raise ValueError(f"noise={noise} rarely gives an error in {error_range}: change noise.")
+    return np.array(out)

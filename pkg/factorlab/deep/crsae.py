@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 import torch
+from scipy import ndimage
 from torch import nn
 from tqdm.auto import tqdm
 
@@ -25,6 +26,9 @@ from .fista import (conv_correlate, conv_decode, fista_steps, flip_filters, lips
 __all__ = ["CRsAE1d", "CRsAE2d", "lambda_closed_form"]
 
 _LAMBDA_UPDATES = ("em", "grad", "fixed", "bias")
+# signals used to score half-sample filter shifts: the comparison is paired (same signals,
+# two dictionaries), so a modest number shows a consistent gain
+_SHIFT_SEARCH_SIGNALS = 128
 
 
 def lambda_closed_form(code_l1, n_entries, prior_rate, prior_shape):
@@ -59,7 +63,7 @@ class _CRsAE(nn.Module):
     def __init__(self, n_filters, filter_length, n_iter=50, lam=None, sigma=None,
                  lambda_update="em", prior_rate=50.0, lr_lambda=0.1, estimate_sigma=False,
                  nonnegative=False, init_filters=None, lr=1e-2, lr_decay=1.0, n_epochs=10, batch_size=64,
-                 chunk_size=128, backprop_encoder=True, device="auto", random_state=None,
+                 anneal_factor=1.0, anneal_epochs=4, shift_search=False, chunk_size=128, backprop_encoder=True, device="auto", random_state=None,
                  progress=False):
         super().__init__()
         self.n_filters = check_int(n_filters, "n_filters", minimum=1)
@@ -81,6 +85,14 @@ class _CRsAE(nn.Module):
         self.lr_decay = check_positive(lr_decay, "lr_decay")
         self.n_epochs = check_int(n_epochs, "n_epochs", minimum=1)
         self.batch_size = check_int(batch_size, "batch_size", minimum=1)
+        self.anneal_factor = float(anneal_factor)
+        if not self.anneal_factor >= 1.0:
+            raise ValueError(f"anneal_factor must be >= 1 (1 = no annealing), got {anneal_factor!r}.")
+        if self.anneal_factor > 1.0 and self.lambda_update != "fixed":
+            raise ValueError("anneal_factor > 1 anneals a fixed lambda: use it with "
+                             f"lambda_update='fixed', not {self.lambda_update!r}.")
+        self.anneal_epochs = check_int(anneal_epochs, "anneal_epochs", minimum=1)
+        self.shift_search = bool(shift_search)
         self.chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
         self.backprop_encoder = bool(backprop_encoder)
         self.device = device
@@ -230,6 +242,13 @@ class _CRsAE(nn.Module):
         ``median|y| / 0.6745``, or tracked by a moving average of the residual RMS when
         ``estimate_sigma=True``.
 
+        Two aids against the local optima of dictionary learning, both off by default:
+        ``anneal_factor > 1`` (fixed lambda only) starts lambda that many times larger and lowers
+        it geometrically to ``lam`` over ``anneal_epochs`` epochs, so that early, poor filters
+        are driven by clear spikes only; ``shift_search=True`` tries, after every epoch but the
+        last, to move each filter by half a sample (see ``shift_history_``), which frees a
+        filter that settled between two sampling points with its spikes split across two lags.
+
         Parameters
         ----------
         signals : array or tensor of shape ``(n, *spatial)``
@@ -273,7 +292,14 @@ class _CRsAE(nn.Module):
             if self.lambda_update == "grad" else None
         gen = torch_generator(self.random_state)
         self.loss_history_, self.lambda_history_, self.filter_history_ = [], [], [self.filters_.copy()]
-        for _ in tqdm(range(self.n_epochs), disable=not self.progress, desc="CRsAE epochs"):
+        self.shift_history_ = []
+        lam_final = self.lam_param.detach().clone()
+        for epoch in tqdm(range(self.n_epochs), disable=not self.progress, desc="CRsAE epochs"):
+            if self.anneal_factor > 1.0:
+                # geometric continuation: a large lambda first, while the filters are poor, so
+                # that only clear spikes drive the updates; the final lambda from anneal_epochs on
+                progress = min(epoch / self.anneal_epochs, 1.0)
+                self.lam_param.data.copy_(lam_final * self.anneal_factor ** (1.0 - progress))
             order = torch.randperm(Y.shape[0], generator=gen).to(dev)
             total = 0.0
             for idx in order.split(self.batch_size):
@@ -297,10 +323,59 @@ class _CRsAE(nn.Module):
                         rms = float(((recon.detach() - y) ** 2).mean().sqrt())
                         self.sigma_t.mul_(0.99).add_(0.01 * rms)
             schedule.step()
+            if self.shift_search and epoch < self.n_epochs - 1:
+                moves = self._search_shifts(Y[:_SHIFT_SEARCH_SIGNALS], T[:_SHIFT_SEARCH_SIGNALS])
+                self.shift_history_ += [(epoch, *move) for move in moves]
             self.loss_history_.append(total / Y.shape[0])
             self.lambda_history_.append(self.lambda_.copy())
             self.filter_history_.append(self.filters_.copy())
         return self
+
+    @torch.no_grad()
+    def objective(self, signals, targets=None) -> float:
+        """Mean over signals of ``1/2 ||target - H x||^2 + sum_c lambda_c sigma^2 ||x_c||_1`` with
+        the encoder's codes ``x`` (the MAP objective that training lowers; ``target`` is the
+        signal itself unless clean ``targets`` are given)."""
+        self._check_ready()
+        Y, _ = self._as_batch(signals, "signals")
+        T = Y if targets is None else self._as_batch(targets, "targets")[0]
+        codes = torch.cat([self._encode(c.unsqueeze(1), self.n_iter)
+                           for c in Y.split(self.chunk_size)])
+        penalty = self.threshold() * self.L_t                  # lambda sigma^2 (or the bias)
+        misfit = 0.5 * ((conv_decode(codes, self.weight).squeeze(1) - T) ** 2).sum()
+        return float((misfit + (penalty * codes.abs()).sum()) / Y.shape[0])
+
+    @torch.no_grad()
+    def _search_shifts(self, Y, T):
+        """Move filters by half a sample where that lowers :meth:`objective`.
+
+        On sampled data a smooth waveform has a nearly equivalent copy half a sample off the
+        grid, whose spikes the encoder splits between two neighbouring lags; gradient steps do
+        not leave that state, because moving the filter and merging the codes must happen
+        together. Each filter is shifted by -1/2 and +1/2 sample along every axis (cubic
+        interpolation) and the better shift is kept if it lowers the objective on ``Y``.
+        Returns the moves kept as ``(filter, axis, shift)``.
+        """
+        best = self.objective(Y, T)
+        moves = []
+        for c in range(self.n_filters):
+            for axis in range(self._ndim):
+                original = self.weight[c].clone()
+                scores = {}
+                for step in (-0.5, 0.5):
+                    offset = [0.0] * self._ndim
+                    offset[axis] = step
+                    self._set_filter(c, ndimage.shift(to_numpy(original).astype(np.float64),
+                                                      offset, order=3, mode="constant"))
+                    scores[step] = (self.objective(Y, T), self.weight[c].clone())
+                step = min(scores, key=lambda k: scores[k][0])
+                if scores[step][0] < best:
+                    best = scores[step][0]
+                    moves.append((c, axis, step))
+                    self._set_filter(c, scores[step][1])
+                else:
+                    self._set_filter(c, original)
+        return moves
 
     def _update_lambda(self, codes, n_entries, prior_shape, opt_lam):
         if self.lambda_update in ("fixed", "bias"):
@@ -317,11 +392,18 @@ class _CRsAE(nn.Module):
         opt_lam.step()
         lam.clamp_(min=1e-8)
 
+    def _set_filter(self, c, values):
+        """Replace filter ``c`` (unit-normalised) and re-estimate ``L``."""
+        w = torch.as_tensor(values, dtype=self.weight.dtype, device=self.weight.device)
+        self.weight[c] = w / w.norm().clamp_min(1e-12)
+        self.L_t.fill_(lipschitz_bound(self.weight))
+
     def save(self, path):
         """Save hyperparameters and weights with ``torch.save`` (no pickled objects)."""
         config = {k: getattr(self, k) for k in ("n_filters", "n_iter", "lambda_update",
                                                 "prior_rate", "lr_lambda", "estimate_sigma",
                                                 "nonnegative", "lr", "lr_decay", "n_epochs", "batch_size",
+                                                "anneal_factor", "anneal_epochs", "shift_search",
                                                 "chunk_size")}
         config["filter_length"] = list(self.filter_length)
         torch.save({"config": config, "state_dict": self.state_dict()}, path)
@@ -374,6 +456,12 @@ class CRsAE1d(_CRsAE):
     lr, n_epochs, batch_size : Adam step, passes over the data, signals per step.
     lr_decay : float
         Factor applied to ``lr`` after every epoch (Adam's step sets a floor on the error).
+    anneal_factor, anneal_epochs : float >= 1, int
+        With ``lambda_update="fixed"``: start at ``anneal_factor * lam`` and reach ``lam``
+        geometrically after ``anneal_epochs`` epochs (1 = no annealing).
+    shift_search : bool
+        After every epoch but the last, keep half-sample shifts of a filter that lower
+        :meth:`objective` on (up to 128 of) the training signals.
     chunk_size : int
         Signals encoded at once by :meth:`encode` (about 128 is fastest on CPUs).
     device : "auto", "cpu", "cuda" or torch.device
@@ -385,6 +473,7 @@ class CRsAE1d(_CRsAE):
     ----------
     filters_, lambda_, sigma_, L_ : learned filters, sparsity weights, noise level, step constant
     loss_history_, lambda_history_, filter_history_ : per epoch (filters also at the start)
+    shift_history_ : list of ``(epoch, filter, axis, shift)`` moves kept by ``shift_search``
 
     Examples
     --------
