@@ -173,6 +173,15 @@ def test_shift_search_moves_a_filter_back_onto_the_sampling_grid():
     assert moved.objective(Y) < still.objective(Y)
 
 
+def test_shift_search_runs_on_images():
+    rng = np.random.default_rng(0)
+    images = rng.standard_normal((6, 12, 12))
+    model = CRsAE2d(2, 3, n_iter=5, lam=1.0, sigma=0.5, lambda_update="fixed", n_epochs=2,
+                    batch_size=3, shift_search=True, random_state=0).fit(images)
+    assert all(axis in (0, 1) and abs(step) == 0.5 for _, _, axis, step in model.shift_history_)
+    np.testing.assert_allclose((model.filters_ ** 2).sum(axis=(1, 2)), 1.0, atol=1e-5)
+
+
 def test_fit_is_deterministic(rec):
     Y = rec.recording.reshape(40, 250)
     kw = dict(n_iter=5, n_epochs=1, batch_size=10, random_state=4)

@@ -62,8 +62,9 @@ class _CRsAE(nn.Module):
 
     def __init__(self, n_filters, filter_length, n_iter=50, lam=None, sigma=None,
                  lambda_update="em", prior_rate=50.0, lr_lambda=0.1, estimate_sigma=False,
-                 nonnegative=False, init_filters=None, lr=1e-2, lr_decay=1.0, n_epochs=10, batch_size=64,
-                 anneal_factor=1.0, anneal_epochs=4, shift_search=False, chunk_size=128, backprop_encoder=True, device="auto", random_state=None,
+                 nonnegative=False, init_filters=None, lr=1e-2, lr_decay=1.0, n_epochs=10,
+                 batch_size=64, anneal_factor=1.0, anneal_epochs=4, shift_search=False,
+                 chunk_size=128, backprop_encoder=True, device="auto", random_state=None,
                  progress=False):
         super().__init__()
         self.n_filters = check_int(n_filters, "n_filters", minimum=1)
@@ -87,7 +88,8 @@ class _CRsAE(nn.Module):
         self.batch_size = check_int(batch_size, "batch_size", minimum=1)
         self.anneal_factor = float(anneal_factor)
         if not self.anneal_factor >= 1.0:
-            raise ValueError(f"anneal_factor must be >= 1 (1 = no annealing), got {anneal_factor!r}.")
+            raise ValueError(f"anneal_factor must be >= 1 (1 = no annealing), got "
+                             f"{anneal_factor!r}.")
         if self.anneal_factor > 1.0 and self.lambda_update != "fixed":
             raise ValueError("anneal_factor > 1 anneals a fixed lambda: use it with "
                              f"lambda_update='fixed', not {self.lambda_update!r}.")

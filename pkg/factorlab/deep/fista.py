@@ -215,7 +215,9 @@ def fista_csc(y, filters, lam, tol: float = 1e-6, max_iter: int = 5000,
     Minimises ``1/2 ||y - sum_c h_c * x_c||^2 + sum_c lam_c ||x_c||_1`` over codes ``x``
     (optionally ``x >= 0``) with step ``1/L`` and Nesterov momentum, until the relative change
     of the codes falls below ``tol``. A batch of signals is solved jointly (one problem each),
-    stopping when every one has converged.
+    stopping when every one has converged. The computation runs in the dtype of ``filters``:
+    pass float32 filters for speed (on one CPU thread, float64 convolutions of a 160,000-sample
+    recording took 12x longer per iteration than float32 ones).
 
     Parameters
     ----------
