@@ -254,3 +254,43 @@ def test_committed_student_notebooks_are_up_to_date():
             make_exercises.student_version(nbformat.read(sol, as_version=4), sol.name))
         assert target.exists() and target.read_text() == expected, (
             f"{target.name} is stale: run `python tools/make_exercises.py`")
+
+
+# --- notebook comparison across CPU models --------------------------------------------------
+
+@pytest.mark.parametrize("stored, new", [
+    ("relative error of L after 80 epochs: 0.036\n", "relative error of L after 80 epochs: 0.035\n"),
+    ("precision 0.951  recall 0.893  F 0.921", "precision 0.951  recall 0.895  F 0.922"),
+    ("objective 741.2", "objective 741.4"),
+])
+def test_nbval_accepts_last_digit_differences(stored, new):
+    assert load_tool("nbval_numbers").texts_agree(stored, new)
+
+
+@pytest.mark.parametrize("stored, new", [
+    ("relative error 0.036", "relative error 0.040"),  # a real change
+    ("converged in 248 iterations", "converged in 249 iterations"),  # integers are exact
+    ("gap 6.306e-14", "gap 6.345e-14"),  # rounding-level numbers must not be printed
+    ("F 0.97", "F1 0.97"),  # text is exact
+    ("error 0.036", "error 0.036 (cpu)"),
+])
+def test_nbval_still_reports_real_differences(stored, new):
+    assert not load_tool("nbval_numbers").texts_agree(stored, new)
+
+
+def test_nbval_snapping_pairs_streams_by_name_and_keeps_other_outputs():
+    tool = load_tool("nbval_numbers")
+
+    class Cell:
+        sanitize = staticmethod(lambda text: text)
+
+    stored = [nbformat.from_dict({"output_type": "stream", "name": "stdout", "text": "F 0.974"}),
+              nbformat.from_dict({"output_type": "execute_result",
+                                  "data": {"text/plain": "0.50", "image/png": "AAA"}})]
+    new = [nbformat.from_dict({"output_type": "execute_result",
+                               "data": {"text/plain": "0.51", "image/png": "BBB"}}),
+           nbformat.from_dict({"output_type": "stream", "name": "stdout", "text": "F 0.973"})]
+    snapped = tool.snap_outputs(Cell(), new, stored)
+    assert snapped[1]["text"] == "F 0.974"
+    assert snapped[0]["data"] == {"text/plain": "0.50", "image/png": "BBB"}
+    assert new[1]["text"] == "F 0.973"  # the re-computed outputs themselves are left alone
