@@ -34,6 +34,7 @@ from .._backend import to_torch
 from .._validate import check_array, check_int, check_nonnegative_number, check_positive
 from ..prox import _thin_svd, soft_threshold, svt
 from ._common import RPCAResult, as_matrix, default_lambda, frobenius
+from .solvers import _pcp_candes
 
 __all__ = ["rpca_forward_backward", "rpca_admm", "project_foreground"]
 
@@ -125,6 +126,9 @@ def rpca_admm(Y, lam=None, rho=1.0, max_iter=500, tol=None, device=None, dtype=N
               progress=False):
     """Principal component pursuit by scaled ADMM with a fixed penalty (DeepLS's baseline).
 
+    This is :func:`factorlab.robust.pcp` with ``rule="candes"`` and ``mu=rho``, run for a fixed
+    number of iterations by default, under the name and settings of the DeepLS comparison.
+
     ``L = svt(Y - S - U, 1/rho)``, ``S = soft(Y - L - U, lam/rho)``, ``U += L + S - Y``, for a
     fixed number of iterations (500 in Takeda et al., 2022) or until
     ``||Y - L - S||_F / ||Y||_F < tol``. ``rho = 1`` suits movies scaled to [0, 1].
@@ -161,17 +165,8 @@ def rpca_admm(Y, lam=None, rho=1.0, max_iter=500, tol=None, device=None, dtype=N
     rho = check_positive(rho, "rho")
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     tol = None if tol is None else check_positive(tol, "tol")
-    d_norm = frobenius(D)
-    L, S, U = torch.zeros_like(D), torch.zeros_like(D), torch.zeros_like(D)
-    converged, it = False, 0
-    for it in tqdm(range(1, max_iter + 1), disable=not progress, desc="RPCA-ADMM"):
-        L = svt(D - S - U, 1.0 / rho)
-        S = soft_threshold(D - L - U, lam / rho)
-        R = L + S - D
-        U.add_(R)
-        if tol is not None and frobenius(R) < tol * d_norm:
-            converged = True
-            break
+    # the scaled dual U is -Z/rho of PCP's Z: the same iteration as pcp(rule="candes", mu=rho)
+    L, S, it, converged = _pcp_candes(D, lam, rho, tol, max_iter, progress, "RPCA-ADMM")
     return RPCAResult(restore(L), restore(S), it, converged)
 
 

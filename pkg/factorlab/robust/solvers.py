@@ -100,6 +100,26 @@ def ialm(Y, lam=None, tol=None, max_iter=1000, rho=1.5, mu=None, device=None, dt
     return RPCAResult(restore(L), restore(S), it, converged)
 
 
+def _pcp_candes(D, lam, mu, tol, max_iter, progress, desc):
+    """ADMM for principal component pursuit with a constant penalty ``mu``, ``L`` first.
+
+    ``tol=None`` runs all ``max_iter`` iterations; otherwise stop when
+    ``||D - L - S||_F < tol ||D||_F``. Returns ``(L, S, iterations, converged)``.
+    """
+    d_norm = frobenius(D)
+    L, S, Z = torch.zeros_like(D), torch.zeros_like(D), torch.zeros_like(D)
+    converged, it = False, 0
+    for it in tqdm(range(1, max_iter + 1), disable=not progress, desc=desc):
+        L = svt(D - S + Z / mu, 1.0 / mu)
+        S = soft_threshold(D - L + Z / mu, lam / mu)
+        R = D - L - S
+        Z.add_(R, alpha=mu)
+        if tol is not None and frobenius(R) < tol * d_norm:
+            converged = True
+            break
+    return L, S, it, converged
+
+
 def pcp(Y, lam=None, rule="candes", tol=None, max_iter=1000, mu=None, device=None, dtype=None,
         progress=False) -> RPCAResult:
     """Principal component pursuit by ADMM with a constant penalty.
@@ -149,22 +169,15 @@ def pcp(Y, lam=None, rule="candes", tol=None, max_iter=1000, mu=None, device=Non
     d_norm = frobenius(D)
     if d_norm == 0:
         raise ValueError("Y is all zeros; there is nothing to decompose.")
-    L, S, Z = torch.zeros_like(D), torch.zeros_like(D), torch.zeros_like(D)
-    converged, it = False, 0
     if rule == "candes":
         mu = D.numel() / (4 * float(D.abs().sum())) if mu is None else check_positive(mu, "mu")
         tol = _default_tol(D) if tol is None else check_positive(tol, "tol")
-        for it in tqdm(range(1, max_iter + 1), disable=not progress, desc="PCP"):
-            L = svt(D - S + Z / mu, 1.0 / mu)
-            S = soft_threshold(D - L + Z / mu, lam / mu)
-            R = D - L - S
-            Z.add_(R, alpha=mu)
-            if frobenius(R) < tol * d_norm:
-                converged = True
-                break
+        L, S, it, converged = _pcp_candes(D, lam, mu, tol, max_iter, progress, "PCP")
     else:
         beta = 0.25 / float(D.abs().mean()) if mu is None else check_positive(mu, "mu")
         tol = 1e-5 if tol is None else check_positive(tol, "tol")
+        L, S, Z = torch.zeros_like(D), torch.zeros_like(D), torch.zeros_like(D)
+        converged, it = False, 0
         for it in tqdm(range(1, max_iter + 1), disable=not progress, desc="PCP"):
             S_new = soft_threshold(Z / beta + D - L, lam / beta)
             L_new = svt(Z / beta + D - S_new, 1.0 / beta)
