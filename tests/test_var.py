@@ -259,3 +259,25 @@ def test_check_lasso_alpha_gradient_right_and_wrong():
         check_lasso_alpha_gradient(right / 30, X, y, 0.1)
     with pytest.raises(ExerciseCheckError, match="sign"):
         check_lasso_alpha_gradient(-right, X, y, 0.1)
+
+
+def test_coupling_explorer_walks_the_path():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from factorlab.widgets import coupling_explorer
+    from factorlab.widgets.var import _n_couplings
+
+    A = _sparse_A()
+    z = _simulate(A, 500, np.random.default_rng(5))
+    alpha_max = SparseVAR().fit(z).alpha_max_
+    widget = coupling_explorer(z, [0.0, 0.05, 1.001 * alpha_max], truth=A, alpha=0.04)
+    slider = widget.children[0]
+    assert [label for label, _ in slider.options][0] == f"{1.001 * alpha_max:.3g}"  # strongest first
+    assert slider.value == 1                                     # the penalty nearest 0.04
+    slider.value = 2                                             # redraws at alpha = 0 (symlog axis)
+    assert _n_couplings(np.zeros((1, 3, 3))) == 0
+    assert _n_couplings(np.array([[[1.0, 0.0, 0.0], [0.5, 1.0, 0.0], [0.0, 0.0, 0.0]],
+                                  [[0.0, 0.0, 0.2], [0.0, 0.0, 0.0], [0.0, 0.0, 1.0]]])) == 2
+    with pytest.raises(ValueError, match="non-negative"):
+        coupling_explorer(z, [-0.1, 0.1])
