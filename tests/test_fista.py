@@ -6,7 +6,8 @@ import torch
 from scipy.signal import convolve2d
 
 from factorlab.deep import fista_csc, lipschitz_bound
-from factorlab.deep.fista import conv_correlate, conv_decode, csc_objective
+from factorlab.deep.fista import (conv_correlate, conv_decode, csc_objective, fista_steps,
+                                  gradient_operators)
 
 
 def toeplitz_1d(filters, n):
@@ -56,6 +57,55 @@ def test_operators_are_adjoint_and_match_numpy():
     want = sum(convolve2d(x[c], h[c]) for c in range(2))
     got = conv_decode(torch.tensor(x)[None], torch.tensor(h))[0, 0].numpy()
     np.testing.assert_allclose(got, want, atol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["direct", "fft"])
+def test_gradient_operators_equal_the_explicit_matrices(method):
+    rng = np.random.default_rng(2)
+    # signal lengths that are and are not powers of two, a filter as long as the signal
+    for h, n in [(rng.standard_normal((3, 5)), 37), (rng.standard_normal((2, 8)), 64),
+                 (rng.standard_normal((1, 9)), 9)]:
+        y, z = rng.standard_normal((2, n)), rng.standard_normal((2, h.shape[0] * (n - h.shape[1] + 1)))
+        H, L = toeplitz_1d(h, n), 3.0
+        hty, gram = gradient_operators(torch.tensor(y)[:, None], torch.tensor(h), L, method)
+        np.testing.assert_allclose(hty.flatten(1).numpy(), y @ H / L, atol=1e-12)
+        got = gram(torch.tensor(z).reshape(2, h.shape[0], -1)).flatten(1).numpy()
+        np.testing.assert_allclose(got, z @ H.T @ H / L, atol=1e-12)
+    h, shape = rng.standard_normal((2, 3, 4)), (7, 9)
+    y, z = rng.standard_normal((1, *shape)), rng.standard_normal((1, 2 * 5 * 6))
+    H = toeplitz_2d(h, shape)
+    hty, gram = gradient_operators(torch.tensor(y)[:, None], torch.tensor(h), 1.0, method)
+    np.testing.assert_allclose(hty.flatten(1).numpy(), y.reshape(1, -1) @ H, atol=1e-12)
+    got = gram(torch.tensor(z).reshape(1, 2, 5, 6)).flatten(1).numpy()
+    np.testing.assert_allclose(got, z @ H.T @ H, atol=1e-12)
+
+
+@pytest.mark.parametrize("nonnegative", [False, True])
+def test_fista_steps_take_the_same_path_through_the_fft(nonnegative):
+    rng = np.random.default_rng(3)
+    for h_shape, y_shape in [((3, 30), (4, 1, 500)), ((4, 5, 5), (2, 1, 20, 24))]:
+        h, y = torch.tensor(rng.standard_normal(h_shape)), torch.tensor(rng.standard_normal(y_shape))
+        L = lipschitz_bound(h)
+        direct, n_direct = fista_steps(y, h, L, 0.5 / L, 200, nonnegative, 1e-8, method="direct")
+        fft, n_fft = fista_steps(y, h, L, 0.5 / L, 200, nonnegative, 1e-8, method="fft")
+        assert n_direct == n_fft
+        np.testing.assert_allclose(fft.numpy(), direct.numpy(), atol=1e-9)
+    with pytest.raises(ValueError, match="method"):
+        gradient_operators(y, h, L, method="fast")
+
+
+def test_fft_operators_pass_gradients_to_the_filters():
+    rng = np.random.default_rng(4)
+    y = torch.tensor(rng.standard_normal((3, 1, 50)))
+    z = torch.tensor(rng.standard_normal((3, 2, 44)))
+    start = rng.standard_normal((2, 7))
+    grads = []
+    for method in ("direct", "fft"):
+        h = torch.tensor(start, requires_grad=True)
+        hty, gram = gradient_operators(y, h, 2.0, method)
+        (hty - gram(z)).square().sum().backward()
+        grads.append(h.grad.numpy())
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-10)
 
 
 def test_lipschitz_bound_is_an_upper_bound_and_tight():

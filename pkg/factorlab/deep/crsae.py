@@ -20,8 +20,7 @@ from tqdm.auto import tqdm
 from .._backend import like_input, resolve_device, to_numpy, to_torch, torch_generator
 from .._validate import (check_array, check_int, check_nonnegative_number, check_option,
                          check_positive)
-from .fista import (conv_correlate, conv_decode, fista_steps, flip_filters, lipschitz_bound,
-                    shrink)
+from .fista import conv_decode, fista_steps, gradient_operators, lipschitz_bound, shrink
 
 __all__ = ["CRsAE1d", "CRsAE2d", "lambda_closed_form"]
 
@@ -155,13 +154,11 @@ class _CRsAE(nn.Module):
         if not torch.is_grad_enabled():
             return fista_steps(Yb, h, self.L_t, b, n_iter, self.nonnegative)[0]
         # the same steps as fista_steps, written without in-place updates for autograd
-        h_step, flipped = h / self.L_t, flip_filters(h)
-        hty = conv_correlate(Yb, h_step)
+        hty, gram = gradient_operators(Yb, h, self.L_t)
         x_old = torch.zeros_like(hty)
         z, s = x_old, 1.0
         for _ in range(n_iter):
-            x = shrink(hty - conv_correlate(conv_decode(z, h, flipped), h_step) + z, b,
-                       self.nonnegative)
+            x = shrink(hty - gram(z) + z, b, self.nonnegative)
             s_new = (1 + math.sqrt(1 + 4 * s * s)) / 2
             z = x + ((s - 1) / s_new) * (x - x_old)
             x_old, s = x, s_new

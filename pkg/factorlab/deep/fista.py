@@ -23,7 +23,7 @@ from .._backend import like_input, to_torch
 from .._validate import check_array, check_int, check_positive
 
 __all__ = ["conv_decode", "conv_correlate", "decode_buffer", "flip_filters", "lipschitz_bound",
-           "fista_csc", "fista_steps", "csc_objective", "shrink"]
+           "fista_csc", "fista_steps", "gradient_operators", "csc_objective", "shrink"]
 
 _CONV = {1: F.conv1d, 2: F.conv2d}
 
@@ -144,15 +144,78 @@ def _shrink_(u: torch.Tensor, threshold, nonnegative: bool) -> torch.Tensor:
     return u.add_(threshold).clamp_(max=0).add_(upper)
 
 
+def _fft_size(n: int) -> int:
+    # powers of two were the fastest sizes >= n on the CPU (MKL's FFT): 512 took 0.7x the time of
+    # 500, 540 or 576 for windows of 500 samples
+    return 1 << (n - 1).bit_length()
+
+
+def gradient_operators(Yb: torch.Tensor, filters: torch.Tensor, L: float, method: str = "auto",
+                       inplace: bool = False):
+    """The two parts of the scaled CSC gradient step: ``H^T y / L`` and ``z -> H^T H z / L``.
+
+    ``method="direct"`` convolves (:func:`conv_decode`, then :func:`conv_correlate`);
+    ``method="fft"`` multiplies spectra, on an FFT grid at least as long as the signal along
+    each axis, so that neither the full convolution of the codes nor the valid correlation
+    wraps around. ``"auto"`` takes the FFT for 1-D filters and direct convolutions for images:
+    on one CPU thread, for windows of 500 samples and 3 filters of 30 samples, FISTA steps
+    took 0.4x the time through the FFT for batches of 8-128 windows and 0.55x for one
+    window, and still 0.55-0.6x with 5-10 samples per filter; for 32x32 patches with 16-64
+    filters of 7x7 the FFT took 1.3-1.4x longer.
+
+    Parameters
+    ----------
+    Yb : tensor of shape (B, 1, *spatial)
+    filters : tensor of shape (C, *K)
+    L : float
+    method : {"auto", "direct", "fft"}
+    inplace : bool
+        Let ``gram`` reuse one padding buffer across calls (no autograd through it).
+
+    Returns
+    -------
+    hty : tensor of shape (B, C, *code)
+    gram : callable
+        ``gram(z)`` for codes ``z`` shaped like ``hty``.
+    """
+    if method not in ("auto", "direct", "fft"):
+        raise ValueError(f"method must be 'auto', 'direct' or 'fft', got {method!r}.")
+    if method == "fft" or (method == "auto" and filters.ndim == 2):
+        dims = tuple(range(1 - filters.ndim, 0))         # the signal axes, counted from the end
+        sizes = [_fft_size(n) for n in Yb.shape[2:]]
+        code = (..., *[slice(0, n - k + 1) for n, k in zip(Yb.shape[2:], filters.shape[1:])])
+        spectra = torch.fft.rfftn(filters, s=sizes, dim=dims)
+        adjoint = spectra.conj() / L
+
+        def correlate(spectrum):
+            return torch.fft.irfftn(adjoint * spectrum, s=sizes, dim=dims)[code]
+
+        hty = correlate(torch.fft.rfftn(Yb, s=sizes, dim=dims)).contiguous()
+
+        def gram(z):
+            decoded = (torch.fft.rfftn(z, s=sizes, dim=dims) * spectra).sum(1, keepdim=True)
+            return correlate(decoded)
+
+        return hty, gram
+    h_step, flipped = filters / L, flip_filters(filters)
+    hty = conv_correlate(Yb, h_step)
+    buffer = decode_buffer(hty, filters) if inplace else None
+
+    def gram(z):
+        return conv_correlate(conv_decode(z, filters, flipped, buffer), h_step)
+
+    return hty, gram
+
+
 @torch.no_grad()
 def fista_steps(Yb: torch.Tensor, filters: torch.Tensor, L: float, threshold, n_iter: int,
-                nonnegative: bool = False, tol: float | None = None):
+                nonnegative: bool = False, tol: float | None = None, method: str = "auto"):
     """FISTA from zero codes on a batch ``(B, 1, *spatial)``, without autograd.
 
     The step ``x <- S_b(z + H^T (y - H z) / L)`` is computed as ``H^T y / L - H^T H z / L + z``
-    with ``H^T y / L``, ``h / L`` and the flipped filters computed once, and the iterates
-    updated in place: on CPUs, allocating fresh batch-sized tensors at every step (glibc maps
-    and unmaps large blocks, and every new page faults) took as long as the convolutions.
+    (:func:`gradient_operators`) with the iterates updated in place: on CPUs, allocating fresh
+    batch-sized tensors at every step (glibc maps and unmaps large blocks, and every new page
+    faults) took as long as the convolutions.
 
     Parameters
     ----------
@@ -167,6 +230,8 @@ def fista_steps(Yb: torch.Tensor, filters: torch.Tensor, L: float, threshold, n_
     nonnegative : bool
     tol : float, optional
         Stop once ``||x_t - x_{t-1}|| <= tol * ||x_t||`` for every signal.
+    method : {"auto", "direct", "fft"}
+        How ``H^T H z`` is computed (see :func:`gradient_operators`).
 
     Returns
     -------
@@ -174,13 +239,11 @@ def fista_steps(Yb: torch.Tensor, filters: torch.Tensor, L: float, threshold, n_
     steps : int
         Steps run.
     """
-    h_step, flipped = filters / L, flip_filters(filters)
-    hty = conv_correlate(Yb, h_step)
-    padded = decode_buffer(hty, filters)
+    hty, gram = gradient_operators(Yb, filters, L, method, inplace=True)
     x_old, z, x = torch.zeros_like(hty), torch.zeros_like(hty), torch.empty_like(hty)
     s = 1.0
     for step in range(1, n_iter + 1):
-        torch.sub(hty, conv_correlate(conv_decode(z, filters, flipped, padded), h_step), out=x)
+        torch.sub(hty, gram(z), out=x)
         _shrink_(x.add_(z), threshold, nonnegative)
         s_new = (1 + math.sqrt(1 + 4 * s * s)) / 2
         torch.sub(x, x_old, out=z)                       # z <- x + (s - 1)/s_new (x - x_old)
