@@ -6,7 +6,7 @@ several noisy starts (each filter's error in (0.4, 0.5)), with the recipe of the
 and with that recipe minus its two aids against local optima (lambda annealing and the
 half-sample shift search), and prints the per-template errors. Run:
 
-    OMP_NUM_THREADS=1 python benchmarks/crsae_templates.py          # about 8 minutes on 2 cores
+    OMP_NUM_THREADS=1 python benchmarks/crsae_templates.py          # about 2 minutes on 2 cores
 """
 
 from __future__ import annotations
