@@ -5,6 +5,7 @@ spikes that produced it, so that every method in the book can be scored against 
 """
 
 from .calcium import CalciumMovie, calcium_movie
+from .images import noisy_patches
 from .io import MovieSource, NpyWriter, open_movie, save_movie
 from .lowrank import lowrank_matrix
 from .neural import binary_lowrank, cell_assemblies, celltype_counts
@@ -21,6 +22,8 @@ __all__ = [
     "CalciumMovie", "calcium_movie", "SurveillanceVideo", "surveillance_video",
     "camera_motion", "SpikeRecording", "spike_recording", "spike_templates", "noisy_templates",
     "VARMovie", "var_movie",
+    # images
+    "noisy_patches",
     # reading and writing movies
     "MovieSource", "NpyWriter", "open_movie", "save_movie",
 ]
