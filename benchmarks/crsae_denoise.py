@@ -6,7 +6,7 @@ patches of scikit-image's astronaut, coffee and chelsea photographs, noise std 2
 patches as targets; 16 filters of 7 x 7) with T = 10, 20 and 30 unrolled FISTA steps, and a
 longer run at T = 30, and prints the PSNR on a noisy crop of the cameraman. Run:
 
-    OMP_NUM_THREADS=1 python benchmarks/crsae_denoise.py          # about 4 minutes on 2 cores
+    OMP_NUM_THREADS=1 python benchmarks/crsae_denoise.py          # about 3 minutes on 2 cores
 """
 
 from __future__ import annotations

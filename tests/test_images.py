@@ -23,10 +23,13 @@ def test_patches_are_windows_of_their_image():
         i, j = np.argwhere(img == patch[0, 0])[0]
         np.testing.assert_array_equal(patch, img[i:i + 5, j:j + 5])
         corners.add((k // 20, i, j))
-    # positions vary, and the last valid position (patch touching the border) is reachable
+    # positions vary, and patches touching the far borders (the last valid start) are drawn
     assert len(corners) > 20
-    _, noisy_last = noisy_patches([_ramp(5, 5)], 1, 5, 0.0, center=False, random_state=0)
-    np.testing.assert_array_equal(noisy_last[0], _ramp(5, 5))
+    assert any(i == 9 - 5 for img, i, _ in corners if img == 0)
+    assert any(j == 12 - 5 for img, _, j in corners if img == 0)
+    # a patch as large as its image is the image itself
+    _, whole = noisy_patches([_ramp(5, 5)], 1, 5, 0.0, center=False, random_state=0)
+    np.testing.assert_array_equal(whole[0], _ramp(5, 5))
 
 
 def test_centering_and_noise_level():
