@@ -43,8 +43,8 @@ def denoising_data():
 def run(n_iter, n_epochs, mode):
     import torch
 
-    from factorlab.assess import psnr
-    from factorlab.deep import CRsAE2d
+    from factorlab.metrics import psnr
+    from factorlab.csc import CRsAE2d
     torch.set_num_threads(1)
     clean, noisy, test, test_noisy = denoising_data()
     t0 = time.perf_counter()
@@ -59,7 +59,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
-    from factorlab.assess import psnr
+    from factorlab.metrics import psnr
     _, _, test, test_noisy = denoising_data()
     tasks = [(T, epochs, mode) for T, epochs in SETTINGS for mode in ("em", "bias")]
     with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:

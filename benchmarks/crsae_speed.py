@@ -34,10 +34,10 @@ import numpy as np
 import torch
 
 import factorlab as fl
-from factorlab.assess import spike_detection_curve, template_error
+from factorlab.metrics import spike_detection_curve, template_error
 from factorlab.data import spike_recording
-from factorlab.deep import CRsAE1d, fista_csc
-from factorlab.deep.fista import csc_objective
+from factorlab.csc import CRsAE1d, fista_csc
+from factorlab.csc.fista import csc_objective
 
 WINDOW = 500
 # the operating range of relative peak thresholds (research note: 0.1-0.5 of the maximum)

@@ -26,7 +26,7 @@ K, C, W = 30, 3, 500
 
 def recipe(lam, sigma, start, aids=True):
     """The chapter's training settings (``aids=False`` drops annealing and the shift search)."""
-    from factorlab.deep import CRsAE1d
+    from factorlab.csc import CRsAE1d
     return CRsAE1d(C, K, n_iter=100, lam=lam, sigma=sigma, lambda_update="fixed",
                    nonnegative=True, init_filters=start, lr=1e-2, lr_decay=0.85, n_epochs=12,
                    batch_size=16, anneal_factor=2.0 if aids else 1.0, shift_search=aids,
@@ -35,7 +35,7 @@ def recipe(lam, sigma, start, aids=True):
 
 def run(pair, aids):
     torch.set_num_threads(1)
-    from factorlab.assess import template_error
+    from factorlab.metrics import template_error
     from factorlab.data import noisy_templates, spike_recording
     seed, start_seed = pair
     rec = spike_recording(duration=16.0, n_neurons=C, template_length=K, snr_db=16.0,

@@ -143,7 +143,7 @@ def _write_tiled_movie(path, shape, tiles, frames):
     mv = fl.data.calcium_movie(n_frames=frames, shape=shape, random_state=0)
     base = mv.Y.reshape(frames, -1)
     gains = 0.8 + 0.4 * np.random.default_rng(1).random(tiles)
-    with fl.data.NpyWriter(path, (frames, tiles * base.shape[1])) as w:
+    with fl.io.NpyWriter(path, (frames, tiles * base.shape[1])) as w:
         for start in range(0, frames, 10):
             block = np.concatenate([g * base[start:start + 10] for g in gains], axis=1)
             w.write(start, block)

@@ -30,9 +30,9 @@ import time
 import numpy as np
 import torch
 
-from factorlab.assess import foreground_mask, segmentation_scores
+from factorlab.metrics import foreground_mask, segmentation_scores
 from factorlab.data import camera_motion, surveillance_video
-from factorlab.deep import ProxUNet
+from factorlab.robust import ProxUNet
 from factorlab.robust import project_foreground, rpca_admm, rpca_forward_backward
 
 

@@ -28,7 +28,7 @@ import torch
 from sklearn.linear_model import Lasso, lars_path
 
 import factorlab as fl
-from factorlab.deep.var import lagged_design, var_lasso
+from factorlab.var.sparse_var import lagged_design, var_lasso
 
 
 def median_time(fn, repeats):

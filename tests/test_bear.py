@@ -7,7 +7,8 @@ import torch
 from torch import nn
 
 import factorlab as fl
-from factorlab.data import calcium_movie, save_movie
+from factorlab.data import calcium_movie
+from factorlab.io import save_movie
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from factorlab import cli
-from factorlab.data import calcium_movie, save_movie
+from factorlab.data import calcium_movie
+from factorlab.io import save_movie
 
 
 @pytest.fixture()

@@ -6,10 +6,10 @@ import torch
 from scipy import ndimage
 from scipy.optimize import minimize_scalar
 
-from factorlab.assess import psnr, spike_detection_curve, template_error
+from factorlab.metrics import psnr, spike_detection_curve, template_error
 from factorlab.data import noisy_templates, spike_recording, spike_templates
-from factorlab.deep.fista import csc_objective
-from factorlab.deep import CRsAE1d, CRsAE2d, fista_csc, lambda_closed_form, lipschitz_bound
+from factorlab.csc.fista import csc_objective
+from factorlab.csc import CRsAE1d, CRsAE2d, fista_csc, lambda_closed_form, lipschitz_bound
 
 
 @pytest.fixture(scope="module")

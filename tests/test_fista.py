@@ -5,8 +5,8 @@ import pytest
 import torch
 from scipy.signal import convolve2d
 
-from factorlab.deep import fista_csc, lipschitz_bound
-from factorlab.deep.fista import (conv_correlate, conv_decode, csc_objective, fista_steps,
+from factorlab.csc import fista_csc, lipschitz_bound
+from factorlab.csc.fista import (conv_correlate, conv_decode, csc_objective, fista_steps,
                                   gradient_operators)
 
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 from sklearn.linear_model import Lasso, lars_path
 
-from factorlab.deep.lasso import lars_segments, lasso, lasso_objective, lasso_path
+from factorlab.var.lasso import lars_segments, lasso, lasso_objective, lasso_path
 
 
 def _problem(seed, n=40, p=12, collinear=False):

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 import factorlab as fl
-from factorlab.data import calcium_movie, open_movie, save_movie, NpyWriter
+from factorlab.data import calcium_movie
+from factorlab.io import NpyWriter, open_movie, save_movie
 from factorlab.robust import godec, ialm, pcp
 
 

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from factorlab.assess import foreground_mask, otsu_threshold, segmentation_scores
+from factorlab.metrics import foreground_mask, otsu_threshold, segmentation_scores
 from factorlab.data import camera_motion, surveillance_video
 
 

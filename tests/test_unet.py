@@ -1,11 +1,11 @@
-"""ProxUNet: the U-Net trained by low-rank and sparse proximal losses (factorlab.deep.unet)."""
+"""ProxUNet: the U-Net trained by low-rank and sparse proximal losses (factorlab.robust.unet)."""
 
 import numpy as np
 import pytest
 import torch
 
 from factorlab.data import surveillance_video
-from factorlab.deep import ProxUNet
+from factorlab.robust import ProxUNet
 from factorlab.prox import l1_prox_loss, nuclear_prox_loss
 
 

@@ -7,8 +7,9 @@ import torch
 from factorlab.checks import (ExerciseCheckError, check_coupling_graph,
                               check_lasso_alpha_gradient)
 from factorlab.data import var_movie
-from factorlab.deep import SparseVAR, VARAutoencoder, sequence_test, var_lasso
-from factorlab.deep.var import companion_matrix, lagged_design, spectral_radius, support_f1
+from factorlab.var import SparseVAR, VARAutoencoder, sequence_test, var_lasso
+from factorlab.metrics import support_f1
+from factorlab.var.sparse_var import companion_matrix, lagged_design, spectral_radius
 
 
 def _simulate(A, T, rng, noise=1.0):
@@ -249,7 +250,7 @@ def test_check_lasso_alpha_gradient_right_and_wrong():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((30, 5))
     y = X[:, 0] - X[:, 2] + 0.1 * rng.standard_normal(30)
-    from factorlab.deep.lasso import lasso
+    from factorlab.var.lasso import lasso
     _, [(active, signs)] = lasso(X, y, 0.1, return_active=True)
     G = X[:, active].T @ X[:, active] / 30
     right = np.zeros(5)

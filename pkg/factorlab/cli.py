@@ -72,7 +72,7 @@ def _check_outputs(out: pathlib.Path, force: bool, bytes_needed: int) -> None:
 def _bear(args) -> None:
     import numpy as np
 
-    from .data.io import open_movie
+    from .io import open_movie
     from .robust.bear import BEAR
 
     try:

@@ -1,30 +1,14 @@
-"""Model assessment and scores.
+"""Model assessment: choosing and trusting a factorization.
 
-Similarity across restarts, ensembles, cross-validation and the SVD bound for choosing and
-trusting a factorization; and the scores that compare a result with the ground truth of each
-kind of data (foreground masks, calcium footprints and traces, spike trains).
+Similarity across restarts, ensembles of restarts over ranks, cross-validation by speckled
+hold-out, and the SVD lower bound on the error of any rank-r model. (Scores against a ground
+truth live in :mod:`factorlab.metrics`.)
 """
 
 from .bounds import svd_bound
-from .calcium import (binarize_footprints, decomposition_errors, footprint_iou,
-                      match_footprints, trace_correlation)
 from .crossval import CVResult, cross_validate, speckled_mask
 from .ensemble import Ensemble
-from .segmentation import foreground_mask, otsu_threshold, segmentation_scores
 from .similarity import align, similarity
-from .spikes import (DetectionCurve, detect_spikes, match_spikes, psnr,
-                     spike_detection_curve, template_error)
 
-__all__ = [
-    # choosing and trusting a model
-    "similarity", "align", "Ensemble", "cross_validate", "speckled_mask", "CVResult",
-    "svd_bound",
-    # foreground segmentation
-    "otsu_threshold", "foreground_mask", "segmentation_scores",
-    # calcium imaging
-    "binarize_footprints", "footprint_iou", "match_footprints", "trace_correlation",
-    "decomposition_errors",
-    # spike sorting and denoising
-    "template_error", "detect_spikes", "match_spikes", "DetectionCurve",
-    "spike_detection_curve", "psnr",
-]
+__all__ = ["similarity", "align", "Ensemble", "cross_validate", "speckled_mask", "CVResult",
+           "svd_bound"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..deep.fista import conv_correlate, conv_decode, shrink
+from ..csc.fista import conv_correlate, conv_decode, shrink
 from ._common import answer_array, require
 
 __all__ = ["check_two_sided_relu", "check_unrolled_fista"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..deep.lasso import lasso
-from ..deep.var import support_f1
+from ..var.lasso import lasso
+from ..metrics.graphs import support_f1
 from ._common import answer_array, require
 
 __all__ = ["check_coupling_graph", "check_lasso_alpha_gradient"]
@@ -71,7 +71,7 @@ def check_lasso_alpha_gradient(grad, X, y, alpha, rtol=1e-6) -> None:
     """Check ``d beta / d alpha`` of the lasso (scaling ``1/(2n)``) at ``alpha``.
 
     The reference is the closed form on the active set, ``-(X_A^T X_A / n)^{-1} s_A`` (zero off
-    the active set), which is also what autograd gives through :func:`factorlab.deep.lasso`.
+    the active set), which is also what autograd gives through :func:`factorlab.var.lasso`.
 
     Examples
     --------

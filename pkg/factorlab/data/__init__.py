@@ -1,4 +1,4 @@
-"""Synthetic data with ground truth, and loaders.
+"""Synthetic data with ground truth (movie files are read and written by :mod:`factorlab.io`).
 
 Every generator takes ``random_state`` and returns the data together with the factors, masks or
 spikes that produced it, so that every method in the book can be scored against the truth.
@@ -6,7 +6,6 @@ spikes that produced it, so that every method in the book can be scored against 
 
 from .calcium import CalciumMovie, calcium_movie
 from .images import noisy_patches
-from .io import MovieSource, NpyWriter, open_movie, save_movie
 from .lowrank import lowrank_matrix
 from .neural import binary_lowrank, cell_assemblies, celltype_counts
 from .spikes import SpikeRecording, noisy_templates, spike_recording, spike_templates
@@ -24,6 +23,4 @@ __all__ = [
     "VARMovie", "var_movie",
     # images
     "noisy_patches",
-    # reading and writing movies
-    "MovieSource", "NpyWriter", "open_movie", "save_movie",
 ]

@@ -18,7 +18,7 @@ def plot_templates(true, learned, assignment=None, lags=None, start=None, fs=Non
     true : array of shape (n_neurons, K)
     learned : array of shape (n_filters, K)
     assignment, lags : int arrays, optional
-        From :func:`factorlab.assess.template_error`; learned filters are shifted back by the lag
+        From :func:`factorlab.metrics.template_error`; learned filters are shifted back by the lag
         and their sign matched so that they overlay the truth.
     start : array of shape (n_filters, K), optional
         Initial filters, drawn dotted.
@@ -64,7 +64,7 @@ def plot_detection_curves(curves, ax=None):
 
     Parameters
     ----------
-    curves : dict of label -> :class:`factorlab.assess.DetectionCurve`
+    curves : dict of label -> :class:`factorlab.metrics.DetectionCurve`
 
     Returns
     -------
@@ -73,7 +73,7 @@ def plot_detection_curves(curves, ax=None):
     Examples
     --------
     >>> import numpy as np
-    >>> from factorlab.assess import DetectionCurve
+    >>> from factorlab.metrics import DetectionCurve
     >>> c = DetectionCurve(np.array([0.1, 0.5]), np.array([0.0, 0.1]), np.array([0.2, 0.0]),
     ...                    np.array([0.9, 0.95]))
     >>> ax = plot_detection_curves({"model": c})

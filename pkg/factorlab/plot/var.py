@@ -49,7 +49,7 @@ def coupling_matrix(coefs, truth=None, ax=None, title="couplings A (max over lag
 
 
 def lasso_path_plot(alphas, coefs, ax=None, alpha=None, labels=None):
-    """Coefficient paths against ``alpha`` (log axis), as from :func:`~factorlab.deep.lasso_path`.
+    """Coefficient paths against ``alpha`` (log axis), as from :func:`~factorlab.var.lasso_path`.
 
     Parameters
     ----------

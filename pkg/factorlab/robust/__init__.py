@@ -1,8 +1,8 @@
 """Robust PCA: a low-rank background plus a sparse foreground.
 
-Reference solvers (IALM, PCP, GoDec) in torch, proximal RPCA baselines, and BEAR, a bilinear
-autoencoder trained by mini-batch Adam that scales to movies larger than memory; BEAR + NMF
-segments neurons.
+Reference solvers (IALM, PCP, GoDec) in torch, proximal RPCA baselines, BEAR (a bilinear
+autoencoder trained by mini-batch Adam that scales to movies larger than memory), the BEAR + NMF
+cascade that segments neurons, and the U-Net trained with low-rank and sparse proximal losses.
 """
 
 from ._common import RPCAResult, default_lambda
@@ -11,9 +11,10 @@ from .cascade import BEARNMF
 from .prox_rpca import project_foreground, rpca_admm, rpca_forward_backward
 from .rpca import RobustPCA
 from .solvers import godec, ialm, pcp
+from .unet import ProxUNet
 
 __all__ = [
     "RobustPCA", "ialm", "pcp", "godec", "RPCAResult", "default_lambda",
     "BEAR", "BEARNMF",
-    "rpca_forward_backward", "rpca_admm", "project_foreground",
+    "rpca_forward_backward", "rpca_admm", "project_foreground", "ProxUNet",
 ]

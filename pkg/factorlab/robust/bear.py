@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from .._backend import check_random_state, resolve_device, to_numpy, torch_generator
 from .._validate import (check_int, check_nonnegative_number, check_option, check_positive,
                          check_rank)
-from ..data.io import MovieSource, NpyWriter, open_movie
+from ..io import MovieSource, NpyWriter, open_movie
 
 __all__ = ["BEAR"]
 

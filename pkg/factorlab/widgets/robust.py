@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .._backend import to_numpy
-from ..assess.segmentation import otsu_threshold, segmentation_scores
+from ..metrics.segmentation import otsu_threshold, segmentation_scores
 
 __all__ = ["sparse_explorer"]
 

@@ -7,7 +7,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .._backend import to_numpy
-from ..deep.var import SparseVAR, support_f1
+from ..metrics.graphs import support_f1
+from ..var.sparse_var import SparseVAR
 from ..plot.var import coupling_matrix
 
 __all__ = ["coupling_explorer"]

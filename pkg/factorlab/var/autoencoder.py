@@ -2,7 +2,7 @@
 
 Following Kabus et al. (2026): frames minus the mean frame go through a convolutional encoder to
 latent vectors ``z_t``; a lasso VAR is fitted afresh on the latent series inside each forward pass
-(LARS forward, closed form on the active set backward, see :mod:`factorlab.deep.lasso`), so the
+(LARS forward, closed form on the active set backward, see :mod:`factorlab.var.lasso`), so the
 encoder learns latents whose dynamics are sparse and predictable; the decoder adds the mean frame
 back (a skip connection for the static, non-sparse content). ``mode="two_stage"`` is the baseline:
 train the autoencoder for reconstruction only, fit the VAR afterwards.
@@ -17,7 +17,7 @@ from torch import nn
 from .._backend import check_random_state, like_input, resolve_device, to_numpy, to_torch
 from .._validate import (check_array, check_int, check_nonnegative_number, check_option,
                          check_positive)
-from .var import SparseVAR, lagged_design, spectral_radius, var_lasso
+from .sparse_var import SparseVAR, lagged_design, spectral_radius, var_lasso
 
 __all__ = ["VARAutoencoder"]
 
@@ -58,7 +58,7 @@ class VARAutoencoder(nn.Module):
         Channels of the two stride-2 convolutions.
     prediction_weight, variance_weight : float
     standardize : bool
-        Fit the VAR on unit-variance latents (see :func:`~factorlab.deep.var.var_lasso`).
+        Fit the VAR on unit-variance latents (see :func:`~factorlab.var.var_lasso`).
     device : str
         ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``.
     random_state : int

@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 from .._backend import like_input, resolve_device, to_torch
 from .._validate import check_array, check_int, check_nonnegative_number, check_positive
 from ..prox import l1_prox_loss, nuclear_prox_loss
-from ..robust.prox_rpca import rpca_forward_backward
+from .prox_rpca import rpca_forward_backward
 
 __all__ = ["ProxUNet"]
 

@@ -7,7 +7,7 @@ that the full convolution of code and filter has exactly the size of ``y``. The 
     min_x  1/2 ||y - H x||^2 + sum_c lam_c ||x_c||_1      (optionally x >= 0)
 
 is solved by FISTA, whose step ``x <- S_{lam/L}(z + H^T (y - H z) / L)`` is also the layer of the
-unrolled CRsAE encoder (:mod:`factorlab.deep.crsae`). Everything here runs in torch; filters are
+unrolled CRsAE encoder (:mod:`factorlab.csc.crsae`). Everything here runs in torch; filters are
 ``(C, K)`` arrays for 1-D signals and ``(C, K1, K2)`` for images.
 """
 

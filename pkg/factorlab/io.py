@@ -15,7 +15,7 @@ import pathlib
 import numpy as np
 import torch
 
-from .._validate import check_array
+from ._validate import check_array
 
 __all__ = ["MovieSource", "open_movie", "NpyWriter", "save_movie"]
 

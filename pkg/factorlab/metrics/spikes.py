@@ -215,24 +215,3 @@ def spike_detection_curve(codes, spike_times, thresholds=None, tol=5, assignment
         fa.append(1 - precision if n_det else 0.0)
         f1.append(2 * recall * precision / (recall + precision) if hits else 0.0)
     return DetectionCurve(thresholds, np.array(miss), np.array(fa), np.array(f1))
-
-
-def psnr(clean, estimate, peak=None):
-    """Peak signal-to-noise ratio in dB: ``20 log10(peak) - 10 log10(MSE)``.
-
-    ``peak`` defaults to the maximum of the *clean* image (stated explicitly rather than
-    assuming 255 or 1).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> round(psnr(np.ones(4), np.ones(4) + 0.1), 3)
-    20.0
-    """
-    a = np.asarray(to_numpy(clean), dtype=float)
-    b = np.asarray(to_numpy(estimate), dtype=float)
-    if a.shape != b.shape:
-        raise ValueError(f"clean and estimate must have the same shape, got {a.shape} and {b.shape}.")
-    peak = float(a.max()) if peak is None else float(peak)
-    mse = float(np.mean((a - b) ** 2))
-    return float("inf") if mse == 0 else float(20 * np.log10(peak) - 10 * np.log10(mse))
