@@ -1,5 +1,6 @@
 """CP decomposition: multilinear algebra, recovery, tensorly agreement, masks, frozen modes."""
 
+from sklearn.exceptions import NotFittedError
 import numpy as np
 import pytest
 import tensorly as tl
@@ -89,8 +90,8 @@ def test_masked_entries_do_not_influence_the_fit(missing, nonneg):
     X, _ = _noisy_tensor()
     mask = np.random.default_rng(1).random(X.shape) > 0.3
     X999 = np.where(mask, X, 999.0)
-    a = CP(3, nonneg=nonneg, missing=missing, random_state=0, max_iter=40).fit(X, mask)
-    b = CP(3, nonneg=nonneg, missing=missing, random_state=0, max_iter=40).fit(X999, mask)
+    a = CP(3, nonneg=nonneg, missing=missing, random_state=0, max_iter=40).fit(X, mask=mask)
+    b = CP(3, nonneg=nonneg, missing=missing, random_state=0, max_iter=40).fit(X999, mask=mask)
     np.testing.assert_array_equal(a.loss_history_, b.loss_history_)
     for fa, fb in zip(a.factors_, b.factors_):
         np.testing.assert_array_equal(fa, fb)
@@ -106,7 +107,7 @@ def test_full_mask_equals_unmasked_fit():
 def test_masked_fit_predicts_missing_entries():
     data = trial_tensor(30, 25, 20, rank=3, noise=0.01, random_state=2)
     mask = np.random.default_rng(0).random(data.X.shape) > 0.3
-    model = CP(3, nonneg=True, random_state=0).fit(data.X, mask)
+    model = CP(3, nonneg=True, random_state=0).fit(data.X, mask=mask)
     rel = np.linalg.norm((model.reconstruct() - data.X)[~mask]) / np.linalg.norm(data.X[~mask])
     assert rel < 0.05
 
@@ -147,7 +148,7 @@ def test_transform_new_trials_with_frozen_factors(nonneg):
     model = CP(3, nonneg=nonneg, random_state=0).fit(data.X[:, :, :45])
     frozen = [f.copy() for f in model.factors_]
     weights = model.weights_.copy()
-    C_new = model.transform(data.X[:, :, 45:])
+    C_new = model.transform(data.X[:, :, 45:], mode=-1)
     for f, k in zip(model.factors_, frozen):
         np.testing.assert_array_equal(f, k)
     np.testing.assert_array_equal(model.weights_, weights)
@@ -201,7 +202,7 @@ def test_bad_inputs(kwargs, exc, match):
 
 def test_transform_errors():
     X, _ = _noisy_tensor()
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         CP(2).transform(X)
     model = CP(2, random_state=0, max_iter=5).fit(X)
     with pytest.raises(ValueError, match="X_new must have shape"):

@@ -56,8 +56,8 @@ def counts():
 def test_poisson_beats_quadratic_on_counts(counts):
     X, rate = counts
     mask = np.random.default_rng(2).random(X.shape) > 0.1
-    poisson = GLRM(3, loss="poisson", alpha=1.0).fit(X, mask)
-    quadratic = GLRM(3, loss="quadratic", alpha=1.0).fit(X, mask)
+    poisson = GLRM(3, loss="poisson", alpha=1.0).fit(X, mask=mask)
+    quadratic = GLRM(3, loss="quadratic", alpha=1.0).fit(X, mask=mask)
     rate_p, rate_q = poisson.predict(), np.maximum(quadratic.predict(), 1e-3)
     held = ~mask
     assert poisson_deviance(X[held], rate_p[held]) < poisson_deviance(X[held], rate_q[held])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+import scipy.sparse
 import torch
 
 __all__ = [
@@ -22,6 +23,11 @@ __all__ = [
     "check_option",
     "check_int",
 ]
+
+
+def to_numpy_any(x) -> np.ndarray:
+    """A NumPy view of a NumPy array or a (detached, CPU) copy of a tensor."""
+    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
 
 
 def _describe(x) -> str:
@@ -38,6 +44,8 @@ def check_array(
     nonnegative: bool = False,
     allow_torch: bool = True,
     dtype=None,
+    allow_nan: bool = False,
+    owner: str | None = None,
 ):
     """Validate a data array and return it as a floating NumPy array or torch tensor.
 
@@ -56,6 +64,10 @@ def check_array(
     dtype : numpy dtype, optional
         Convert NumPy input to this dtype (default float64 for non-float input; float32 and
         float64 input keeps its dtype).
+    allow_nan : bool
+        Accept NaN and inf (for entries a mask hides).
+    owner : str, optional
+        The model the data are passed to, named in the message about negative values.
 
     Returns
     -------
@@ -67,8 +79,8 @@ def check_array(
     TypeError
         If ``X`` is not array-like, or is a tensor where only NumPy is allowed.
     ValueError
-        On the wrong number of dimensions, an empty array, NaN or inf, or negative entries
-        when ``nonnegative`` is set.
+        On a sparse matrix, complex data, the wrong number of dimensions, an empty array, NaN
+        or inf, or negative entries when ``nonnegative`` is set.
 
     Examples
     --------
@@ -78,7 +90,7 @@ def check_array(
     >>> check_array(np.ones(3))
     Traceback (most recent call last):
     ...
-    ValueError: X must be a 2-D array, got ndarray of shape (3,) and dtype float64.
+    ValueError: X must be a 2-D array, got ndarray of shape (3,) and dtype float64. Reshape your data: X.reshape(-1, 1) for a single feature, X.reshape(1, -1) for a single sample.
     """
     allowed_ndim = (ndim,) if isinstance(ndim, int) else tuple(ndim)
     if isinstance(X, torch.Tensor):
@@ -87,25 +99,33 @@ def check_array(
                             f"use {name}.cpu().numpy().")
         if not (X.is_floating_point() or X.dtype in (torch.int32, torch.int64, torch.bool)):
             raise TypeError(f"{name} must hold real numbers, got {_describe(X)}.")
-        arr = X if X.is_floating_point() else X.to(torch.get_default_dtype())
-        finite = bool(torch.isfinite(arr).all()) if arr.numel() else True
+        arr = (X if X.is_floating_point() else X.to(torch.get_default_dtype())).detach()
+        finite = bool(torch.isfinite(arr).all()) if arr.numel() and not allow_nan else True
         negative = bool((arr < 0).any()) if arr.numel() else False
     else:
+        if scipy.sparse.issparse(X):
+            raise TypeError(f"{name} is a sparse matrix, but this model needs dense data; pass "
+                            f"{name}.toarray() if it fits in memory.")
         try:
             arr = np.asarray(X)
         except Exception as exc:  # ragged lists and the like
             raise TypeError(f"{name} must be array-like, got {_describe(X)}.") from exc
-        if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-            raise TypeError(f"{name} must hold real numbers, got {_describe(X)}.")
         if np.iscomplexobj(arr):
-            raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}.")
+            raise ValueError(f"Complex data not supported: {name} has dtype {arr.dtype}; pass "
+                             "real data (the real part, or magnitudes).")
+        if arr.dtype == object:
+            arr = arr.astype(np.float64)  # numbers stored as objects; anything else raises
+        if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+            raise TypeError(f"{name} must hold real numbers, got {_describe(X)}.")
         target = dtype or (arr.dtype if arr.dtype in (np.float32, np.float64) else np.float64)
         arr = arr.astype(target, copy=False)
-        finite = bool(np.isfinite(arr).all())
+        finite = True if allow_nan else bool(np.isfinite(arr).all())
         negative = bool((arr < 0).any()) if arr.size else False
     if arr.ndim not in allowed_ndim:
         want = " or ".join(f"{d}-D" for d in allowed_ndim)
-        raise ValueError(f"{name} must be a {want} array, got {_describe(arr)}.")
+        hint = (f" Reshape your data: {name}.reshape(-1, 1) for a single feature, "
+                f"{name}.reshape(1, -1) for a single sample." if arr.ndim < min(allowed_ndim) else "")
+        raise ValueError(f"{name} must be a {want} array, got {_describe(arr)}.{hint}")
     if any(s == 0 for s in arr.shape):
         raise ValueError(f"{name} is empty (shape {tuple(arr.shape)}); it needs at least one "
                          "entry along every axis.")
@@ -113,10 +133,11 @@ def check_array(
         raise ValueError(f"{name} contains NaN or inf. Remove or impute them first, or pass "
                          "mask=... (True = observed) to fit only the observed entries.")
     if nonnegative and negative:
-        low = float(arr.min())
-        raise ValueError(f"{name} must be nonnegative for this model, but its minimum is "
-                         f"{low:.3g}. Shift or clip the data, or use a model that allows "
-                         "signs (PCA, semi-NMF).")
+        low = float(np.nanmin(to_numpy_any(arr)))
+        where = f" passed to {owner}" if owner else ""
+        raise ValueError(f"Negative values in data{where}: {name} must be nonnegative for this "
+                         f"model, but its minimum is {low:.3g}. Shift or clip the data, or use "
+                         "a model that allows signs (PCA, semi-NMF).")
     return arr
 
 

@@ -2,7 +2,7 @@
 
 Every model writes ``X ≈ U @ V.T`` with ``U`` (samples, rank) and ``V`` (features, rank), is
 available as a plain function returning a :class:`MatrixFit` and as an estimator class
-(``fit(X, mask=None)``, ``transform``, ``save``/``load``), and accepts a mask of observed entries.
+(``fit(X, y=None, *, mask=None)``, ``transform``, ``save``/``load``), and accepts a mask of observed entries.
 """
 
 from ._base import MatrixFactorization, MatrixFit, relative_error

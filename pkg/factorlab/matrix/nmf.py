@@ -292,6 +292,7 @@ class NMF(MatrixFactorization):
     """
 
     _nonnegative = True
+    _positive_only = True
 
     def __init__(self, rank=2, solver="hals", init="random", max_iter=500, tol=1e-6,
                  random_state=None, progress=False):

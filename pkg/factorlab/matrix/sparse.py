@@ -363,6 +363,7 @@ class SparseNMF(MatrixFactorization):
     """
 
     _nonnegative = True
+    _positive_only = True
 
     def __init__(self, rank, alpha=1.0, init="svd", max_iter=500, tol=1e-7, random_state=None,
                  device=None, progress=False):

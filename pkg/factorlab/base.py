@@ -1,0 +1,322 @@
+"""The estimator base of every factorlab model, and the mixin that makes a torch module one.
+
+Every model follows scikit-learn's protocol, so that ``clone``, ``Pipeline``,
+``cross_val_score`` and ``GridSearchCV`` work on it:
+
+- hyperparameters are keyword arguments of ``__init__``, stored untouched under the same name
+  (no validation and no work in ``__init__``); ``get_params``/``set_params`` come from
+  :class:`sklearn.base.BaseEstimator`;
+- ``fit(X, y=None, *, mask=None)`` returns ``self``; ``y`` is ignored (it is there so that a
+  model can sit in a supervised ``Pipeline``) and ``mask`` (True = observed) is keyword-only;
+- learned attributes end in ``_``; ``n_features_in_`` is set by ``fit`` and checked by
+  ``transform``; using a model before ``fit`` raises :class:`~sklearn.exceptions.NotFittedError`;
+- NumPy in gives NumPy out, a torch tensor in gives a tensor out on its device.
+
+**Dtype policy.** Classical models (matrix, tensor, robust PCA solvers, the sparse VAR) return
+learned arrays and outputs in the input's floating dtype: float32 stays float32, float64 stays
+float64, anything else (integers, booleans) becomes float64. They may compute internally in
+float64 for accuracy. Torch modules (:class:`ModuleEstimator`) compute and return in their own
+dtype, the ``dtype`` given at construction or set later by ``.to()``, as any ``nn.Module`` does.
+
+**Saving.** :meth:`Estimator.save` writes an ``.npz`` file (hyperparameters as JSON, learned
+arrays as arrays; no pickle). :meth:`ModuleEstimator.save` writes a ``torch.save`` file of the
+hyperparameters, the ``state_dict`` and the learned attributes, read back with
+``weights_only=True``. Both ``load`` methods check the class and accept only learned attribute
+names (ending in ``_``), so a file cannot shadow a method.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import numbers
+import pathlib
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
+from torch import nn
+
+from ._backend import to_numpy
+from ._validate import check_array
+
+__all__ = ["Estimator", "ModuleEstimator", "NotFittedError", "resolve_dtype"]
+
+
+def _learned_attributes(obj) -> dict:
+    """Public attributes set by ``fit`` (names ending in one ``_``)."""
+    return {k: v for k, v in vars(obj).items()
+            if k.endswith("_") and not k.startswith("_") and not k.endswith("__")}
+
+
+class Estimator(BaseEstimator):
+    """Base class of every factorlab estimator (scikit-learn's protocol, see the module doc).
+
+    Subclasses set the class attribute ``_positive_only = True`` when the model needs
+    nonnegative data (NMF and friends): scikit-learn's tags then say so, and
+    :meth:`_validate_input` rejects negative entries with a message naming the model.
+    """
+
+    _positive_only = False
+    #: Number of dimensions of the data accepted by ``fit`` (2 = samples x features).
+    _input_ndim: int | tuple = 2
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = bool(self._positive_only)
+        ndims = (self._input_ndim,) if isinstance(self._input_ndim, int) else self._input_ndim
+        tags.input_tags.two_d_array = 2 in ndims
+        tags.input_tags.three_d_array = 3 in ndims
+        if tags.transformer_tags is not None:
+            tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    # --- input checks at the public boundary ---------------------------------------------
+    def _validate_input(self, X, name="X", *, reset, ndim=None, nonnegative=None, allow_nan=False):
+        """Check ``X`` (see :func:`factorlab._validate.check_array`) and its feature count.
+
+        With ``reset=True`` (in ``fit``) ``n_features_in_`` is stored; with ``reset=False``
+        (``transform`` and friends) the number of features must match it.
+        """
+        positive = self._positive_only if nonnegative is None else nonnegative
+        arr = check_array(X, name, ndim=self._input_ndim if ndim is None else ndim,
+                          nonnegative=positive, allow_nan=allow_nan,
+                          owner=type(self).__name__)
+        n_features = int(np.prod(arr.shape[1:])) if arr.ndim > 1 else 1
+        if reset:
+            self.n_features_in_ = n_features
+        else:
+            check_is_fitted(self)
+            expected = getattr(self, "n_features_in_", None)
+            if expected is not None and n_features != expected:
+                raise ValueError(f"{name} has {n_features} features, but {type(self).__name__} "
+                                 f"is expecting {expected} features as input.")
+        return arr
+
+    def _check_fitted(self) -> None:
+        check_is_fitted(self)
+
+    # --- persistence --------------------------------------------------------------------
+    def save(self, path) -> pathlib.Path:
+        """Save hyperparameters and learned attributes to an ``.npz`` file (no pickle).
+
+        Learned arrays are stored as NumPy arrays (lists of arrays and JSON-able values such
+        as dicts are kept too), so :meth:`load` returns NumPy attributes. Returns the path
+        written (``.npz`` is appended when missing, as NumPy does).
+        """
+        self._check_fitted()
+        params = self.get_params(deep=False)
+        try:
+            params_json = json.dumps(params)
+        except TypeError as exc:
+            raise TypeError(f"Cannot save {type(self).__name__}: a hyperparameter is not a plain "
+                            f"number/string/list ({params}). Pass random_state as an int to "
+                            "save the model.") from exc
+        arrays, extra = {}, {}
+        for name, value in _learned_attributes(self).items():
+            if value is None:
+                continue
+            if isinstance(value, (list, tuple)) and value and all(
+                    isinstance(v, (np.ndarray, torch.Tensor)) for v in value):
+                for i, v in enumerate(value):
+                    arrays[f"list__{name}__{i}"] = to_numpy(v)
+            elif isinstance(value, (np.ndarray, torch.Tensor, numbers.Number, np.generic)):
+                arrays[f"attr__{name}"] = to_numpy(value)
+            else:
+                try:
+                    extra[name] = json.loads(json.dumps(value))
+                except TypeError:
+                    continue  # fitted sub-objects are refitted, not saved
+        path = pathlib.Path(path)
+        if path.suffix != ".npz":
+            path = path.with_name(path.name + ".npz")
+        np.savez(path, __class__=np.array(type(self).__name__), __params__=np.array(params_json),
+                 __json__=np.array(json.dumps(extra)), **arrays)
+        return path
+
+    @classmethod
+    def load(cls, path):
+        """Load a model written by :meth:`save` of this class.
+
+        Examples
+        --------
+        >>> import numpy as np, tempfile, os
+        >>> from factorlab import PCA
+        >>> X = np.random.default_rng(0).standard_normal((20, 6))
+        >>> model = PCA(rank=2, random_state=0).fit(X)
+        >>> path = model.save(os.path.join(tempfile.mkdtemp(), "pca"))
+        >>> bool(np.allclose(PCA.load(path).V_, model.V_))
+        True
+        """
+        path = pathlib.Path(path)
+        if not path.exists() and path.with_name(path.name + ".npz").exists():
+            path = path.with_name(path.name + ".npz")
+        with np.load(path, allow_pickle=False) as data:
+            name = str(data["__class__"])
+            if name != cls.__name__:
+                raise ValueError(f"{path} holds a {name}, not a {cls.__name__}; use "
+                                 f"{name}.load(path).")
+            model = cls(**json.loads(str(data["__params__"])))
+            attrs = dict(json.loads(str(data["__json__"]))) if "__json__" in data.files else {}
+            lists = {}
+            for key in data.files:
+                value = data[key]
+                if key.startswith("attr__"):
+                    attrs[key[len("attr__"):]] = value.item() if value.ndim == 0 else value
+                elif key.startswith("list__"):
+                    attr, index = key[len("list__"):].rsplit("__", 1)
+                    lists.setdefault(attr, {})[int(index)] = value
+            attrs.update({k: [v[i] for i in sorted(v)] for k, v in lists.items()})
+        for attr, value in attrs.items():
+            if not attr.endswith("_") or attr.startswith("_") or hasattr(type(model), attr):
+                raise ValueError(f"{path} is not a {cls.__name__} file written by save(): it "
+                                 f"holds an attribute {attr!r}.")
+            setattr(model, attr, value)
+        return model
+
+
+def resolve_dtype(dtype, default=torch.float32) -> torch.dtype:
+    """Turn ``None``, ``"float32"``, ``"float64"`` or a floating ``torch.dtype`` into a dtype.
+
+    Examples
+    --------
+    >>> resolve_dtype("float64")
+    torch.float64
+    """
+    if dtype is None:
+        return default
+    if isinstance(dtype, str):
+        dtype = getattr(torch, dtype, None) if dtype in ("float32", "float64") else None
+    if dtype not in (torch.float32, torch.float64):
+        raise ValueError(f"dtype must be 'float32', 'float64', torch.float32 or torch.float64, "
+                         f"got {dtype!r}.")
+    return dtype
+
+
+class ModuleEstimator(Estimator, nn.Module):
+    """Base of the models that are torch modules (BEAR, CRsAE, the U-Net, the VAR autoencoder).
+
+    They are ``nn.Module`` s first: parameters are created once, at construction or lazily
+    (``nn.UninitializedParameter``) at the first ``fit``, and ``fit`` updates them in place, so an
+    outer optimizer that holds them keeps working; ``fit`` trains where the parameters are, so
+    ``model.to("cuda")`` (or ``.double()``) is respected; the data are moved to the parameters'
+    device and dtype. They are scikit-learn estimators too (``get_params``, ``clone``).
+
+    A subclass calls ``super().__init__()`` before storing its hyperparameters, creates its
+    parameters and submodules with ``device=self._init_device()`` and
+    ``dtype=self._init_dtype()``, and implements ``reset_parameters()``.
+    """
+
+    def __init__(self):
+        nn.Module.__init__(self)
+
+    # scikit-learn's repr and state handling rather than nn.Module's
+    __repr__ = BaseEstimator.__repr__
+
+    def __setstate__(self, state):
+        nn.Module.__setstate__(self, state)
+
+    def _init_device(self) -> torch.device:
+        from ._backend import resolve_device
+
+        return resolve_device(getattr(self, "device", "auto"))
+
+    def _init_dtype(self) -> torch.dtype:
+        return resolve_dtype(getattr(self, "dtype", None))
+
+    @property
+    def param_device(self) -> torch.device:
+        """The device of the module's parameters (where ``fit`` trains)."""
+        for t in self.parameters():
+            return t.device
+        for t in self.buffers():
+            return t.device
+        return self._init_device()
+
+    @property
+    def param_dtype(self) -> torch.dtype:
+        """The floating dtype of the module's parameters."""
+        for t in self.parameters():
+            if t.is_floating_point():
+                return t.dtype
+        return self._init_dtype()
+
+    def _as_module_input(self, X) -> torch.Tensor:
+        """``X`` as a tensor on the parameters' device and dtype, detached from any graph."""
+        t = X if isinstance(X, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(X))
+        return t.detach().to(device=self.param_device, dtype=self.param_dtype)
+
+    @staticmethod
+    def _set_parameter(param: nn.Parameter, value: torch.Tensor) -> None:
+        """Give ``param`` the value (and, if it differs, the shape) of ``value``, keeping the
+        same Parameter object; an uninitialised (lazy) parameter is materialised first."""
+        with torch.no_grad():
+            if isinstance(param, nn.parameter.UninitializedParameter):
+                param.materialize(tuple(value.shape))
+            if tuple(param.shape) != tuple(value.shape):
+                param.data = value.detach().to(device=param.device, dtype=param.dtype).clone()
+            else:
+                param.copy_(value)
+
+    def reset_parameters(self) -> None:  # pragma: no cover - each module defines its own
+        raise NotImplementedError
+
+    # --- persistence --------------------------------------------------------------------
+    def save(self, path) -> pathlib.Path:
+        """Save hyperparameters, ``state_dict`` and learned attributes with ``torch.save``.
+
+        The file holds only tensors, numbers, strings, lists and dicts, so :meth:`load` reads
+        it with ``weights_only=True``.
+        """
+        self._check_fitted()
+        params = {k: (str(v).replace("torch.", "") if isinstance(v, torch.dtype) else v)
+                  for k, v in self.get_params(deep=False).items()}
+        learned = {}
+        for name, value in _learned_attributes(self).items():
+            if isinstance(value, np.ndarray):
+                learned[name] = torch.from_numpy(np.array(value))
+            elif isinstance(value, torch.Tensor):
+                learned[name] = value.detach().cpu()
+            elif isinstance(value, (numbers.Number, str, list, tuple, dict, type(None))):
+                learned[name] = value
+            elif isinstance(value, np.generic):
+                learned[name] = value.item()
+        state = {k: v.detach().cpu() for k, v in self.state_dict().items()}
+        path = pathlib.Path(path)
+        torch.save({"class": type(self).__name__, "params": params, "state_dict": state,
+                    "learned": learned,
+                    "numpy": [k for k, v in _learned_attributes(self).items()
+                              if isinstance(v, np.ndarray)]}, path)
+        return path
+
+    @classmethod
+    def load(cls, path, map_location=None):
+        """Load a model written by :meth:`save` (safe: ``weights_only=True``).
+
+        ``map_location`` (``"cpu"``, ``"cuda"``...) says where the parameters go; default the
+        ``device`` the model was saved with, or the CPU where that is not available.
+        """
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(blob, dict) or blob.get("class") != cls.__name__:
+            found = blob.get("class") if isinstance(blob, dict) else type(blob).__name__
+            raise ValueError(f"{path} holds a {found}, not a {cls.__name__} saved by save().")
+        params = dict(blob["params"])
+        if map_location is not None and "device" in params:
+            params["device"] = str(map_location)
+        elif params.get("device") not in (None, "auto", "cpu") and not torch.cuda.is_available():
+            params["device"] = "cpu"
+        model = cls(**params)
+        own = dict(model.named_parameters())
+        for key, value in blob["state_dict"].items():
+            if isinstance(own.get(key), nn.parameter.UninitializedParameter):
+                own[key].materialize(tuple(value.shape))
+        model.load_state_dict(blob["state_dict"])
+        for name, value in blob["learned"].items():
+            if not name.endswith("_") or name.startswith("_") or hasattr(type(model), name):
+                raise ValueError(f"{path} holds an attribute {name!r}; not a {cls.__name__} file.")
+            if name in blob.get("numpy", []) and isinstance(value, torch.Tensor):
+                value = value.numpy()
+            object.__setattr__(model, name, value)
+        return model
