@@ -111,7 +111,7 @@ def to_numpy(x) -> np.ndarray:
 
 
 def check_random_state(random_state) -> np.random.Generator:
-    """Turn ``None``, an int or a ``Generator`` into a ``numpy.random.Generator``.
+    """Turn ``None``, an int, a ``Generator`` or a ``RandomState`` into a ``Generator``.
 
     The same integer always gives the same stream, so the same seed gives the same result.
 
@@ -123,11 +123,16 @@ def check_random_state(random_state) -> np.random.Generator:
     if random_state is None or isinstance(random_state, (numbers.Integral, np.integer)):
         if isinstance(random_state, bool):
             raise TypeError("random_state must be None, an int or a numpy Generator, got a bool.")
+        if random_state is not None and not 0 <= int(random_state) < 2**63:
+            raise ValueError(f"random_state must be an int from 0 to 2**63 - 1, got {random_state}.")
         return np.random.default_rng(random_state)
     if isinstance(random_state, np.random.Generator):
         return random_state
-    raise TypeError("random_state must be None, an int or a numpy.random.Generator, got "
-                    f"{type(random_state).__name__}.")
+    if isinstance(random_state, np.random.RandomState):
+        # scikit-learn's legacy generator: draw a seed from it, so that it advances as usual
+        return np.random.default_rng(int(random_state.randint(0, 2**31 - 1)))
+    raise TypeError("random_state must be None, an int, a numpy.random.Generator or a "
+                    f"RandomState, got {type(random_state).__name__}.")
 
 
 def torch_generator(random_state, device="cpu") -> torch.Generator:
