@@ -127,8 +127,9 @@ def check_array(
                 f"{name}.reshape(1, -1) for a single sample." if arr.ndim < min(allowed_ndim) else "")
         raise ValueError(f"{name} must be a {want} array, got {_describe(arr)}.{hint}")
     if any(s == 0 for s in arr.shape):
-        raise ValueError(f"{name} is empty (shape {tuple(arr.shape)}); it needs at least one "
-                         "entry along every axis.")
+        what = "0 sample(s)" if arr.shape[0] == 0 else "0 feature(s)"
+        raise ValueError(f"{name} is empty: found {what} (shape={tuple(arr.shape)}) while a "
+                         "minimum of 1 is required along every axis.")
     if not finite:
         raise ValueError(f"{name} contains NaN or inf. Remove or impute them first, or pass "
                          "mask=... (True = observed) to fit only the observed entries.")
@@ -201,14 +202,16 @@ def check_rank(rank, shape: tuple[int, ...], name: str = "rank") -> int:
     >>> check_rank(6, (10, 5))
     Traceback (most recent call last):
     ...
-    ValueError: rank must be between 1 and min(shape) = 5 for data of shape (10, 5), got 6.
+    ValueError: rank must be between 1 and min(shape) = 5 for data of shape (10, 5) (n_samples = 10, n_features = 5), got 6.
     """
     if isinstance(rank, bool) or not isinstance(rank, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {_describe(rank)}.")
     limit = min(shape)
     if not 1 <= rank <= limit:
+        sizes = (f" (n_samples = {shape[0]}, n_features = {shape[1]})" if len(shape) == 2
+                 else "")
         raise ValueError(f"{name} must be between 1 and min(shape) = {limit} for data of "
-                         f"shape {tuple(shape)}, got {rank}.")
+                         f"shape {tuple(shape)}{sizes}, got {rank}.")
     return int(rank)
 
 

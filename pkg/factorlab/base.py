@@ -42,7 +42,23 @@ from torch import nn
 from ._backend import to_numpy
 from ._validate import check_array
 
-__all__ = ["Estimator", "ModuleEstimator", "NotFittedError", "resolve_dtype"]
+__all__ = ["Estimator", "ModuleEstimator", "NotFittedError", "resolve_dtype", "result_dtype",
+           "cast_like_input_dtype"]
+
+
+def result_dtype(X):
+    """The floating dtype results take for input ``X``: float32 stays, the rest is float64."""
+    dt = X.dtype if isinstance(X, torch.Tensor) else getattr(np.asarray(X), "dtype", None)
+    return dt if dt in (np.float32, torch.float32) else (
+        torch.float64 if isinstance(X, torch.Tensor) else np.float64)
+
+
+def cast_like_input_dtype(a, dtype):
+    """``a`` (array or tensor) in ``dtype`` as given by :func:`result_dtype`."""
+    if isinstance(a, torch.Tensor):
+        return a.to(dtype if isinstance(dtype, torch.dtype) else
+                    (torch.float32 if dtype == np.float32 else torch.float64))
+    return np.asarray(a).astype(dtype, copy=False)
 
 
 def _learned_attributes(obj) -> dict:

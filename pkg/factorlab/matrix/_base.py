@@ -26,23 +26,9 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
 from .._backend import like_input, to_torch
 from .._validate import check_array
-from ..base import Estimator
+from ..base import Estimator, cast_like_input_dtype as _cast, result_dtype as _float_dtype
 
 __all__ = ["MatrixFit", "MatrixFactorization", "relative_error"]
-
-
-def _float_dtype(X):
-    """The floating dtype results take for input ``X``: float32 stays, the rest is float64."""
-    dt = X.dtype if isinstance(X, torch.Tensor) else getattr(np.asarray(X), "dtype", None)
-    return dt if dt in (np.float32, torch.float32) else (
-        torch.float64 if isinstance(X, torch.Tensor) else np.float64)
-
-
-def _cast(a, dtype):
-    if isinstance(a, torch.Tensor):
-        return a.to(dtype if isinstance(dtype, torch.dtype) else
-                    (torch.float32 if dtype == np.float32 else torch.float64))
-    return np.asarray(a).astype(dtype, copy=False)
 
 
 class MatrixFit(NamedTuple):

@@ -7,7 +7,7 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
 from .._backend import like_input, to_numpy, to_torch
 from .._validate import check_array, check_int
-from ..base import Estimator
+from ..base import Estimator, cast_like_input_dtype, result_dtype
 from ._ops import cp_to_tensor
 from .cp_als import cp_als
 
@@ -99,8 +99,9 @@ class CP(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Estimator):
         weights = norms.prod(0)
         order = torch.argsort(weights, descending=True, stable=True)
         unit = [(f / torch.where(n > 0, n, 1.0))[:, order] for f, n in zip(factors, norms)]
-        self.factors_ = [like_input(f, X) for f in unit]
-        self.weights_ = like_input(weights[order], X)
+        dtype = result_dtype(X)
+        self.factors_ = [cast_like_input_dtype(like_input(f, X), dtype) for f in unit]
+        self.weights_ = cast_like_input_dtype(like_input(weights[order], X), dtype)
         self.loss_history_ = res.loss_history
         self.n_iter_ = res.n_iter
         self.converged_ = res.converged
@@ -149,7 +150,7 @@ class CP(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Estimator):
                      init=[None if k == mode else f for k, f in enumerate(self.factors_)],
                      fixed_modes=[k for k in range(N) if k != mode], max_iter=self.max_iter,
                      tol=self.tol, random_state=self.random_state)
-        return res.factors[mode]
+        return cast_like_input_dtype(like_input(to_torch(res.factors[mode]), X), result_dtype(X))
 
     def reconstruct(self):
         """The fitted tensor ``sum_r w_r a_r ∘ b_r ∘ ...``."""
