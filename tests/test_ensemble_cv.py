@@ -1,5 +1,6 @@
 """Ensembles of restarts, speckled cross-validation and the SVD lower bound."""
 
+from sklearn.exceptions import NotFittedError
 import numpy as np
 import pytest
 import torch
@@ -166,7 +167,7 @@ def test_bad_inputs(rank4):
         fl.Ensemble(fl.PCA(rank=1), [1], replicates=1).fit(rank4, mask=np.ones((2, 2), bool))
     with pytest.raises(ValueError, match="min_observed"):
         fl.speckled_mask((5, 3), holdout=0.1, min_observed=6)
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         fl.Ensemble(fl.PCA(rank=1), [1]).best(1)
     with pytest.raises(ValueError, match="center"):
         fl.svd_bound(np.ones((3, 3, 3)), 1, center=True)
@@ -190,3 +191,17 @@ def test_check_rank_choice_right_and_wrong(capsys):
     assert "rank 2" in capsys.readouterr().out
     with pytest.raises(ExerciseCheckError, match="lowest mean test error"):
         check_rank_choice(3, [1, 2, 3], errors)
+
+
+def test_loaded_ensemble_can_be_refitted_and_cloned(tmp_path):
+    # the template estimator used to be stored as its repr string, which cannot be refitted
+    from sklearn.base import clone
+
+    X = np.random.default_rng(1).random((10, 8))
+    ens = fl.Ensemble(fl.NMF(rank=1, random_state=0, tol=1e-4), [1, 2], replicates=2,
+                      random_state=0, progress=False).fit(X)
+    ens.save(tmp_path / "ens.npz")
+    loaded = fl.Ensemble.load(tmp_path / "ens.npz")
+    assert isinstance(loaded.estimator, fl.NMF) and loaded.estimator.tol == 1e-4
+    refit = clone(loaded).fit(X)
+    np.testing.assert_allclose(refit.losses_[2], ens.losses_[2])

@@ -11,6 +11,8 @@ import json
 import pathlib
 
 import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from .._backend import check_random_state
@@ -36,7 +38,20 @@ def _fit_one(estimator, X, mask, rank, seed):
     return model, relative_error(X, model.reconstruct(), mask)
 
 
-class Ensemble:
+def _estimator_from(spec, path):
+    """Rebuild a template estimator from the ``{"class", "params"}`` stored by ``save``."""
+    import factorlab
+
+    if not isinstance(spec, dict):  # files written before the estimator was stored as params
+        raise ValueError(f"{path} stores the estimator only as text ({spec!r}); refit and save "
+                         "it again to be able to load it.")
+    cls = getattr(factorlab, spec["class"], None)
+    if not (isinstance(cls, type) and issubclass(cls, BaseEstimator)):
+        raise ValueError(f"{path} names an unknown estimator class {spec['class']!r}.")
+    return cls(**spec["params"])
+
+
+class Ensemble(BaseEstimator):
     """Fit a model at several ranks from several random starts; keep errors and similarities.
 
     Parameters
@@ -89,8 +104,15 @@ class Ensemble:
         self.progress = progress
         self.n_jobs = n_jobs
 
-    def fit(self, X, mask=None):
+    def fit(self, X, y=None, *, mask=None):
         """Fit ``replicates`` models at each rank to ``X`` (observed entries only if masked).
+
+        Parameters
+        ----------
+        X : array or tensor
+        y : ignored
+        mask : boolean array of X's shape, optional
+            True where an entry is observed.
 
         Returns
         -------
@@ -132,8 +154,7 @@ class Ensemble:
         return self.factors_[rank][0]
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "losses_"):
-            raise RuntimeError("This Ensemble is not fitted yet; call fit(X) first.")
+        check_is_fitted(self, "losses_")
 
     def save(self, path) -> None:
         """Write ranks, errors, similarities and all factors to an ``.npz`` file (no pickle)."""
@@ -147,15 +168,22 @@ class Ensemble:
                     arrays[f"factor_{rank}_{i}_{n}"] = f
         meta = {"ranks": self.ranks_, "replicates": len(self.losses_[self.ranks_[0]]),
                 "n_modes": len(self.factors_[self.ranks_[0]][0]),
-                "estimator": repr(self.estimator), "random_state": self.random_state
+                "estimator": {"class": type(self.estimator).__name__,
+                              "params": self.estimator.get_params(deep=False)},
+                "random_state": self.random_state
                 if isinstance(self.random_state, (int, type(None))) else None}
-        np.savez(pathlib.Path(path), meta=np.array(json.dumps(meta)), **arrays)
+        try:
+            meta_json = json.dumps(meta)
+        except TypeError as exc:
+            raise TypeError(f"Cannot save: a hyperparameter of {self.estimator!r} is not a plain "
+                            "number/string/list (pass random_state as an int).") from exc
+        np.savez(pathlib.Path(path), meta=np.array(meta_json), **arrays)
 
     @classmethod
     def load(cls, path) -> "Ensemble":
         """Read an ensemble written by :meth:`save`: errors, similarities and factors (the
-        fitted model objects themselves are not stored, so ``models_`` is empty and
-        ``estimator`` is its text description).
+        fitted model objects themselves are not stored, so ``models_`` is empty; ``estimator``
+        is rebuilt from its class and hyperparameters, so the ensemble can be refitted).
 
         Examples
         --------
@@ -165,12 +193,14 @@ class Ensemble:
         >>> ens = Ensemble(CP(rank=1), [1, 2], replicates=2, random_state=0, progress=False)
         >>> path = os.path.join(tempfile.mkdtemp(), "ens.npz")
         >>> ens.fit(X).save(path)
-        >>> bool(np.array_equal(Ensemble.load(path).losses_[2], ens.losses_[2]))
-        True
+        >>> loaded = Ensemble.load(path)
+        >>> bool(np.array_equal(loaded.losses_[2], ens.losses_[2])), loaded.estimator
+        (True, CP(rank=1))
         """
         with np.load(pathlib.Path(path), allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
-            ens = cls(meta["estimator"], meta["ranks"], meta["replicates"],
+            estimator = _estimator_from(meta["estimator"], path)
+            ens = cls(estimator, meta["ranks"], meta["replicates"],
                       meta["random_state"], progress=False)
             ens.ranks_ = list(meta["ranks"])
             ens.losses_ = {r: data[f"loss_{r}"] for r in ens.ranks_}
