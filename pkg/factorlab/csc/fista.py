@@ -13,6 +13,7 @@ unrolled CRsAE encoder (:mod:`factorlab.csc.crsae`). Everything here runs in tor
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
@@ -207,21 +208,26 @@ def gradient_operators(Yb: torch.Tensor, filters: torch.Tensor, L: float, method
     return hty, gram
 
 
-@torch.no_grad()
-def fista_steps(Yb: torch.Tensor, filters: torch.Tensor, L: float, threshold, n_iter: int,
+def fista_steps(Yb: torch.Tensor, filters: torch.Tensor, L, threshold, n_iter: int,
                 nonnegative: bool = False, tol: float | None = None, method: str = "auto"):
-    """FISTA from zero codes on a batch ``(B, 1, *spatial)``, without autograd.
+    """FISTA from zero codes on a batch ``(B, 1, *spatial)``: the one FISTA loop of the package.
 
-    The step ``x <- S_b(z + H^T (y - H z) / L)`` is computed as ``H^T y / L - H^T H z / L + z``
-    (:func:`gradient_operators`) with the iterates updated in place: on CPUs, allocating fresh
+    Used by :func:`fista_csc` (to a tolerance) and by the CRsAE encoder (``n_iter`` unrolled
+    steps, differentiated by autograd during training). The step is
+    ``x <- S_b(z + H^T (y - H z) / L)``, computed as ``H^T y / L - H^T H z / L + z``
+    (:func:`gradient_operators`), followed by Nesterov's momentum.
+
+    When autograd is on and an input requires a gradient (the filters or the threshold of a
+    model being trained), the steps are written out of place, so that backpropagation runs
+    through them. Otherwise the iterates are updated in place: on CPUs, allocating fresh
     batch-sized tensors at every step (glibc maps and unmaps large blocks, and every new page
-    faults) took as long as the convolutions.
+    faults) took as long as the convolutions. Both forms do the same arithmetic.
 
     Parameters
     ----------
     Yb : tensor of shape (B, 1, *spatial)
     filters : tensor of shape (C, *K)
-    L : float
+    L : float or 0-d tensor
         Step-size constant.
     threshold : float or tensor broadcasting to the codes
         ``b`` of the soft threshold (already divided by ``L``).
@@ -238,22 +244,44 @@ def fista_steps(Yb: torch.Tensor, filters: torch.Tensor, L: float, threshold, n_
     codes : tensor of shape (B, C, *code)
     steps : int
         Steps run.
+
+    Examples
+    --------
+    >>> import torch
+    >>> y = torch.tensor([[[3.0, -0.5, 1.5]]])           # identity filter: x = soft(y, b)
+    >>> codes, steps = fista_steps(y, torch.tensor([[1.0]]), 1.0, 1.0, 50, tol=1e-9)
+    >>> codes[0, 0].tolist()
+    [2.0, 0.0, 0.5]
     """
-    hty, gram = gradient_operators(Yb, filters, L, method, inplace=True)
-    x_old, z, x = torch.zeros_like(hty), torch.zeros_like(hty), torch.empty_like(hty)
-    s = 1.0
-    for step in range(1, n_iter + 1):
-        torch.sub(hty, gram(z), out=x)
-        _shrink_(x.add_(z), threshold, nonnegative)
-        s_new = (1 + math.sqrt(1 + 4 * s * s)) / 2
-        torch.sub(x, x_old, out=z)                       # z <- x + (s - 1)/s_new (x - x_old)
-        converged = tol is not None and bool(
-            (z.flatten(1).norm(dim=1) <= tol * x.flatten(1).norm(dim=1).clamp_min(1e-30)).all())
-        z.mul_((s - 1) / s_new).add_(x)
-        x_old, x, s = x, x_old, s_new
-        if converged:
-            return x_old, step
-    return x_old, n_iter
+    differentiable = torch.is_grad_enabled() and any(
+        isinstance(t, torch.Tensor) and t.requires_grad for t in (Yb, filters, L, threshold))
+    with contextlib.nullcontext() if differentiable else torch.no_grad():
+        hty, gram = gradient_operators(Yb, filters, L, method, inplace=not differentiable)
+        x_old = torch.zeros_like(hty)
+        z = x_old if differentiable else torch.zeros_like(hty)
+        spare = None if differentiable else torch.empty_like(hty)
+        s = 1.0
+        for step in range(1, n_iter + 1):
+            s_new = (1 + math.sqrt(1 + 4 * s * s)) / 2
+            if differentiable:
+                x = shrink(hty - gram(z) + z, threshold, nonnegative)
+                delta = x - x_old
+            else:
+                x = _shrink_(torch.sub(hty, gram(z), out=spare).add_(z), threshold, nonnegative)
+                delta = torch.sub(x, x_old, out=z)       # z is free once gram(z) is computed
+            converged = tol is not None and bool(
+                (delta.flatten(1).norm(dim=1)
+                 <= tol * x.flatten(1).norm(dim=1).clamp_min(1e-30)).all())
+            if differentiable:                           # z <- x + (s - 1)/s_new (x - x_old)
+                z = x + ((s - 1) / s_new) * delta
+                x_old = x
+            else:
+                z.mul_((s - 1) / s_new).add_(x)
+                x_old, spare = x, x_old
+            s = s_new
+            if converged:
+                return x_old, step
+        return x_old, n_iter
 
 
 def csc_objective(y, codes, filters, lam) -> float:

@@ -31,7 +31,7 @@ import torch
 from .._backend import like_input, to_torch
 from .._validate import check_array, check_int, check_nonnegative_number
 
-__all__ = ["lasso", "lasso_path", "lars_segments", "lasso_objective"]
+__all__ = ["lasso", "lasso_path", "lars_segments", "lasso_on_gram", "lasso_objective"]
 
 # Denominators below this are treated as "this variable can never join": it is (numerically) a
 # linear combination of the active ones, e.g. a duplicated or perfectly collinear lag.
@@ -150,6 +150,58 @@ def _segment_of(knots, alpha):
     return min(max(i, 0), len(knots) - 2)
 
 
+def _active_at(knots, segments, alpha):
+    """Active indices and signs of the path piece containing ``alpha`` (empty above
+    alpha_max)."""
+    seg = _segment_of(knots, alpha)
+    return segments[seg] if seg is not None else (np.zeros(0, int), np.zeros(0))
+
+
+def lasso_on_gram(gram, corr, alpha, max_steps=None):
+    """The lasso for every column of ``corr`` with one shared Gram matrix (the one loop of LARS
+    solves in the package: :func:`lasso` and the sparse VAR both call it).
+
+    For each column ``k``, LARS (:func:`lars_segments`, float64 NumPy) finds the active set
+    at ``alpha`` and the closed form on it (:func:`_closed_form`, torch) gives the solution,
+    so autograd differentiates it with respect to ``gram``, ``corr`` and ``alpha``.
+
+    Parameters
+    ----------
+    gram : tensor of shape (p, p)
+        ``X^T X / n``.
+    corr : tensor of shape (p, k)
+        ``X^T Y / n``, one column per target.
+    alpha : float or 0-d tensor
+    max_steps : int, optional
+
+    Returns
+    -------
+    coef : tensor of shape (p, k)
+    active : list of (ndarray of int, ndarray of float)
+        Per target, the active indices and their signs.
+
+    Examples
+    --------
+    >>> import torch
+    >>> coef, active = lasso_on_gram(torch.eye(2, dtype=torch.float64),
+    ...                              torch.tensor([[0.5], [-0.2]], dtype=torch.float64), 0.1)
+    >>> coef[:, 0].tolist(), active[0][0].tolist()
+    ([0.4, -0.1], [0, 1])
+    """
+    g_np, c_np = gram.detach().cpu().numpy(), corr.detach().cpu().numpy()
+    if isinstance(alpha, torch.Tensor):
+        a_val, alpha_t = float(alpha.detach()), alpha.reshape(()).to(gram)
+    else:
+        a_val = alpha_t = alpha
+    cols, actives = [], []
+    for k in range(c_np.shape[1]):
+        knots, segments = lars_segments(g_np, c_np[:, k], a_val, max_steps)
+        act = _active_at(knots, segments, a_val)
+        actives.append(act)
+        cols.append(_closed_form(gram, corr[:, k], alpha_t, *act))
+    return torch.stack(cols, dim=1), actives
+
+
 def _check_alpha(alpha):
     if isinstance(alpha, torch.Tensor):
         if alpha.numel() != 1:
@@ -159,9 +211,19 @@ def _check_alpha(alpha):
     return check_nonnegative_number(alpha, "alpha")
 
 
+def check_keep_graph(X, name, ndim):
+    """:func:`~factorlab._validate.check_array`, but a floating tensor comes back as it was,
+    still in its autograd graph (``check_array`` returns a detached tensor), so that the
+    lasso and the sparse VAR stay differentiable with respect to their data."""
+    arr = check_array(X, name, ndim=ndim)
+    if isinstance(X, torch.Tensor) and X.is_floating_point():
+        return X
+    return arr
+
+
 def _prepare(X, y):
-    X = check_array(X, "X", ndim=2)
-    y = check_array(y, "y", ndim=(1, 2))
+    X = check_keep_graph(X, "X", ndim=2)
+    y = check_keep_graph(y, "y", ndim=(1, 2))
     if y.shape[0] != X.shape[0]:
         raise ValueError(f"X and y must have the same number of rows, got X with {X.shape[0]} "
                          f"and y with {y.shape[0]}.")
@@ -213,19 +275,8 @@ def lasso(X, y, alpha, max_steps=None, return_active=False):
     max_steps = _check_max_steps(max_steps)
     Xt, yt = _prepare(X, y)
     gram, corr = _gram_and_corr(Xt, yt)
-    corr2 = corr.reshape(corr.shape[0], -1)
-    g_np = gram.detach().cpu().numpy()
-    c_np = corr2.detach().cpu().numpy()
-    a_val = float(alpha.detach()) if isinstance(alpha, torch.Tensor) else alpha
-    alpha_t = alpha.to(Xt) if isinstance(alpha, torch.Tensor) else alpha
-    cols, actives = [], []
-    for k in range(corr2.shape[1]):
-        knots, segments = lars_segments(g_np, c_np[:, k], a_val, max_steps)
-        seg = _segment_of(knots, a_val)
-        act = segments[seg] if seg is not None else (np.zeros(0, int), np.zeros(0))
-        actives.append(act)
-        cols.append(_closed_form(gram, corr2[:, k], alpha_t, *act))
-    coef = torch.stack(cols, dim=1).reshape(corr.shape)
+    coef, actives = lasso_on_gram(gram, corr.reshape(corr.shape[0], -1), alpha, max_steps)
+    coef = coef.reshape(corr.shape)
     ref = X if isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor) else y
     coef = like_input(coef, ref)
     return (coef, actives) if return_active else coef
@@ -283,9 +334,7 @@ def lasso_path(X, y, alphas=None, alpha_min=0.0, max_steps=None):
     grid = knots if alphas is None else grid
     cols = []
     for a in grid:
-        seg = _segment_of(knots, a)
-        act = segments[seg] if seg is not None else (np.zeros(0, int), np.zeros(0))
-        cols.append(_closed_form(gram, corr, float(a), *act))
+        cols.append(_closed_form(gram, corr, float(a), *_active_at(knots, segments, a)))
     coefs = torch.stack(cols, dim=1)
     ref = X if isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor) else y
     return grid.copy(), like_input(coefs, ref)

@@ -14,7 +14,7 @@ import torch
 from .._backend import check_random_state, like_input, to_numpy, to_torch
 from .._validate import (check_array, check_fraction, check_int, check_nonnegative_number,
                          check_option)
-from .lasso import _closed_form, _segment_of, lars_segments
+from .lasso import check_keep_graph, lasso_on_gram
 
 __all__ = ["lagged_design", "var_lasso", "companion_matrix", "spectral_radius", "SparseVAR"]
 
@@ -24,8 +24,8 @@ def _as_segments(Z, name="Z"):
     if isinstance(Z, (list, tuple)):
         if not Z:
             raise ValueError(f"{name} is an empty list; pass at least one (T, d) series.")
-        return [check_array(z, f"{name}[{i}]", ndim=2) for i, z in enumerate(Z)], True
-    return [check_array(Z, name, ndim=2)], False
+        return [check_keep_graph(z, f"{name}[{i}]", ndim=2) for i, z in enumerate(Z)], True
+    return [check_keep_graph(Z, name, ndim=2)], False
 
 
 def lagged_design(Z, order):
@@ -120,18 +120,10 @@ def var_lasso(Z, order, alpha, center=True, standardize=False, max_steps=None):
     Phi, Y = lagged_design([(z - mean) / scale if standardize else z - mean for z in ts], order)
     n = Phi.shape[0]
     gram, corr = Phi.T @ Phi / n, Phi.T @ Y / n
-    if isinstance(alpha, torch.Tensor):
-        a_val, alpha_t = float(alpha.detach()), alpha.reshape(()).to(gram)
-    else:
-        a_val = alpha_t = check_nonnegative_number(alpha, "alpha")
-    g_np, c_np = to_numpy(gram), to_numpy(corr)
-    rows = []
-    for i in range(d):
-        knots, segments = lars_segments(g_np, c_np[:, i], a_val, max_steps)
-        seg = _segment_of(knots, a_val)
-        act = segments[seg] if seg is not None else (np.zeros(0, int), np.zeros(0))
-        rows.append(_closed_form(gram, corr[:, i], alpha_t, *act))
-    B = torch.stack(rows, 0)  # (d, d * p): row i regresses z_i on the lags
+    if not isinstance(alpha, torch.Tensor):
+        alpha = check_nonnegative_number(alpha, "alpha")
+    coef, _ = lasso_on_gram(gram, corr, alpha, max_steps)
+    B = coef.T  # (d, d * p): row i regresses z_i on the lags
     coefs = B.reshape(d, order, d).permute(1, 0, 2)
     if standardize:
         coefs = coefs * scale[None, :, None] / scale[None, None, :]
