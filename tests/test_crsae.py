@@ -5,6 +5,8 @@ import pytest
 import torch
 from scipy import ndimage
 from scipy.optimize import minimize_scalar
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 
 from factorlab.metrics import psnr, spike_detection_curve, template_error
 from factorlab.data import noisy_templates, spike_recording, spike_templates
@@ -81,7 +83,8 @@ def test_unrolled_encoder_with_large_T_matches_fista(rec):
     H = rec.templates
     y = rec.recording[:1000]
     lam, sigma = 10.0, 0.1
-    model = CRsAE1d(2, 20, n_iter=3000, lam=lam, sigma=sigma, init_filters=H, nonnegative=True)
+    model = CRsAE1d(2, 20, n_iter=3000, lam=lam, sigma=sigma, init_filters=H, nonnegative=True,
+                    n_epochs=0).fit(y[None])
     model.L_t.fill_(lipschitz_bound(H))
     codes = model.encode(y)
     ref = fista_csc(y, H, lam=lam * sigma ** 2, nonnegative=True, tol=1e-10, L=model.L_)
@@ -90,15 +93,16 @@ def test_unrolled_encoder_with_large_T_matches_fista(rec):
 
 
 def test_encode_decode_shapes_containers_and_inputs_untouched(rec):
-    model = CRsAE1d(2, 20, n_iter=5, lam=10.0, sigma=0.1, random_state=0)
     Y = rec.recording[:1000].reshape(4, 250)
+    model = CRsAE1d(2, 20, n_iter=5, lam=10.0, sigma=0.1, n_epochs=0, random_state=0).fit(Y)
     before = Y.copy()
     codes = model.encode(Y)
     assert codes.shape == (4, 2, 231) and isinstance(codes, np.ndarray)
     assert model.decode(codes).shape == (4, 250)
     assert isinstance(model.encode(torch.tensor(Y)), torch.Tensor)
     np.testing.assert_array_equal(Y, before)
-    img = CRsAE2d(3, (3, 4), n_iter=3, lam=1.0, sigma=0.1, random_state=0)
+    img = CRsAE2d(3, (3, 4), n_iter=3, lam=1.0, sigma=0.1, n_epochs=0,
+                  random_state=0).fit(np.zeros((1, 10, 12)))
     assert img.encode(np.zeros((10, 12))).shape == (3, 8, 9)
     assert img.decode(np.zeros((3, 8, 9))).shape == (10, 12)
 
@@ -135,7 +139,7 @@ def test_fit_learns_templates_from_noisy_start():
 def test_objective_is_the_map_objective_of_the_codes(rec):
     Y = rec.recording.reshape(-1, 500)
     model = CRsAE1d(2, 20, n_iter=50, lam=40.0, sigma=0.1, nonnegative=True,
-                    init_filters=rec.templates)
+                    init_filters=rec.templates, n_epochs=0).fit(Y)
     codes = model.encode(Y)
     expected = csc_objective(torch.tensor(Y)[:, None], torch.tensor(codes),
                              torch.tensor(model.filters_), 40.0 * 0.1 ** 2) / len(Y)
@@ -149,9 +153,9 @@ def test_annealing_lowers_a_fixed_lambda_geometrically(rec):
     np.testing.assert_allclose([h[0] for h in model.lambda_history_], [40.0, 20.0, 10.0],
                                rtol=1e-6)
     with pytest.raises(ValueError, match="fixed"):
-        CRsAE1d(2, 20, lambda_update="em", anneal_factor=2.0)
+        CRsAE1d(2, 20, lambda_update="em", anneal_factor=2.0).fit(Y)
     with pytest.raises(ValueError, match="anneal_factor"):
-        CRsAE1d(2, 20, anneal_factor=0.5)
+        CRsAE1d(2, 20, anneal_factor=0.5).fit(Y)
 
 
 def test_shift_search_moves_a_filter_back_onto_the_sampling_grid():
@@ -194,26 +198,100 @@ def test_save_load_roundtrip(tmp_path, rec):
     Y = rec.recording.reshape(40, 250)
     model = CRsAE1d(2, 20, n_iter=5, n_epochs=1, random_state=0, device="cpu").fit(Y)
     model.save(tmp_path / "m.pt")
-    loaded = CRsAE1d.load(tmp_path / "m.pt", device="cpu")
+    loaded = CRsAE1d.load(tmp_path / "m.pt")
     np.testing.assert_allclose(loaded.encode(Y[:3]), model.encode(Y[:3]))
-    assert loaded.sigma_ == model.sigma_
+    assert loaded.sigma_ == model.sigma_ and loaded.L_ == model.L_
+    assert loaded.get_params() == model.get_params()
+    np.testing.assert_array_equal(loaded.loss_history_, model.loss_history_)
+    # a float64 model keeps its dtype through save and load
+    double = CRsAE1d(2, 20, n_iter=5, n_epochs=1, dtype="float64", random_state=0).fit(Y)
+    double.save(tmp_path / "d.pt")
+    again = CRsAE1d.load(tmp_path / "d.pt")
+    assert again.param_dtype == torch.float64 and again.transform(Y).dtype == np.float64
+    np.testing.assert_array_equal(again.transform(Y), double.transform(Y))
 
 
 def test_model_bad_inputs(rec):
+    Y = np.ones((4, 50))
     with pytest.raises(ValueError, match="lambda_update"):
-        CRsAE1d(2, 20, lambda_update="magic")
+        CRsAE1d(2, 20, lambda_update="magic").fit(Y)
     with pytest.raises(ValueError, match="init_filters"):
-        CRsAE1d(2, 20, init_filters=np.ones((3, 20)))
+        CRsAE1d(2, 20, init_filters=np.ones((3, 20))).fit(Y)
     with pytest.raises(ValueError, match="filter_length"):
-        CRsAE2d(2, (3, 3, 3))
-    with pytest.raises(RuntimeError, match="fit"):
+        CRsAE2d(2, (3, 3, 3)).fit(np.ones((2, 8, 8)))
+    with pytest.raises(ValueError, match="lam must be > 0"):
+        CRsAE1d(2, 20, lam=[1.0, -1.0]).fit(Y)
+    with pytest.raises(NotFittedError):
         CRsAE1d(2, 20).encode(rec.recording[:100])
+    assert not hasattr(CRsAE1d(2, 20), "filters_")     # learned attributes come from fit
+    fitted = CRsAE1d(2, 20, lam=1.0, sigma=1.0, n_epochs=0).fit(Y)
     with pytest.raises(ValueError, match="shorter"):
-        CRsAE1d(2, 20, lam=1.0, sigma=1.0).encode(np.ones(10))
+        fitted.encode(np.ones(10))
+    with pytest.raises(ValueError, match="1 feature"):
+        CRsAE1d(2, 20).fit(np.ones((4, 1)))
     with pytest.raises(ValueError, match="targets"):
-        CRsAE1d(2, 20).fit(np.ones((4, 50)), targets=np.ones((4, 40)))
+        CRsAE1d(2, 20).fit(Y, targets=np.ones((4, 40)))
     with pytest.raises(ValueError, match="n_filters"):
-        CRsAE1d(2, 20, lam=1.0, sigma=1.0).decode(np.ones((3, 31)))
+        fitted.decode(np.ones((3, 31)))
+    with pytest.raises(ValueError, match="50 features"):
+        fitted.transform(np.ones((4, 60)))
+
+
+def test_constructor_stores_hyperparameters_untouched_and_never_raises():
+    bad = CRsAE1d(n_filters=-1, filter_length=(3, 3), lambda_update="magic", lam=-1.0,
+                  device="no-such-device", dtype="int8", anneal_factor=0.5)
+    assert bad.get_params()["filter_length"] == (3, 3) and bad.lam == -1.0
+    assert isinstance(bad.weight, torch.nn.parameter.UninitializedParameter)
+    with pytest.raises(ValueError):
+        bad.fit(np.ones((4, 50)))
+    model = CRsAE1d(2, 5, n_iter=5, n_epochs=1, random_state=0)
+    copy = clone(model).set_params(n_filters=3)
+    assert copy.get_params()["n_filters"] == 3 and model.n_filters == 2
+    assert copy.fit(np.random.default_rng(0).standard_normal((8, 40))).filters_.shape == (3, 5)
+    images = CRsAE2d(2, 3, n_iter=3, n_epochs=1, random_state=0)
+    assert clone(images).get_params() == images.get_params()
+
+
+def test_fit_keeps_parameters_and_their_device_and_dtype(rec):
+    Y = rec.recording.reshape(40, 250)
+    model = CRsAE1d(2, 20, n_iter=5, n_epochs=1, batch_size=20, random_state=0).double()
+    weight = model.weight
+    model.fit(Y)
+    assert model.weight is weight and model.weight.dtype == torch.float64   # .double() kept
+    assert model.transform(Y).dtype == np.float64
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)     # still holds the live ones
+    model.fit(Y)
+    assert optimizer.param_groups[0]["params"][0] is model.weight
+    Yt = torch.tensor(Y, requires_grad=True)
+    CRsAE1d(2, 20, n_iter=5, n_epochs=1, random_state=0).fit(Yt)
+    assert Yt.grad is None
+    # fit starts again from reset_parameters: the same seed, the same filters
+    np.testing.assert_array_equal(model.fit(Y).filters_,
+                                  CRsAE1d(2, 20, n_iter=5, n_epochs=1, batch_size=20,
+                                          dtype="float64", random_state=0).fit(Y).filters_)
+
+
+def test_transform_is_the_flattened_encode(rec):
+    Y = rec.recording.reshape(40, 250)
+    model = CRsAE1d(2, 20, n_iter=5, n_epochs=1, random_state=0).fit(Y)
+    codes = model.transform(Y)
+    assert codes.shape == (40, 2 * 231) and codes.dtype == np.float32
+    np.testing.assert_array_equal(codes, model.encode(Y).reshape(40, -1))
+    np.testing.assert_array_equal(model.fit_transform(Y), codes)
+    images = np.random.default_rng(0).standard_normal((5, 9, 9))
+    m2 = CRsAE2d(2, 3, n_iter=3, n_epochs=1, random_state=0).fit(images)
+    assert m2.transform(images).shape == (5, 2 * 7 * 7)
+
+
+def test_scikit_learn_checks_pass_but_for_nn_module_attributes():
+    from sklearn.utils.estimator_checks import check_estimator
+
+    results = check_estimator(CRsAE1d(n_filters=2, filter_length=2, n_iter=5, n_epochs=2),
+                              on_fail=None)
+    failed = {r["check_name"] for r in results if r["status"] == "failed"}
+    # nn.Module sets the public attribute `training` in __init__
+    assert failed <= {"check_no_attributes_set_in_init"}, failed
+    assert len(results) > 40
 
 
 # ---------------------------------------------------------------- metrics

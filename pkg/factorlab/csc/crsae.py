@@ -17,10 +17,13 @@ from scipy import ndimage
 from torch import nn
 from tqdm.auto import tqdm
 
+from sklearn.base import TransformerMixin
+
 from .._backend import like_input, resolve_device, to_numpy, to_torch, torch_generator
 from .._validate import (check_array, check_int, check_nonnegative_number, check_option,
                          check_positive)
-from .fista import conv_decode, fista_steps, gradient_operators, lipschitz_bound, shrink
+from ..base import ModuleEstimator, NotFittedError, resolve_dtype
+from .fista import conv_decode, fista_steps, lipschitz_bound
 
 __all__ = ["CRsAE1d", "CRsAE2d", "lambda_closed_form"]
 
@@ -54,79 +57,142 @@ def lambda_closed_form(code_l1, n_entries, prior_rate, prior_shape):
     return (n_entries + prior_shape - 1) / (np.asarray(code_l1, dtype=float) + prior_rate)
 
 
-class _CRsAE(nn.Module):
+class _CRsAE(TransformerMixin, ModuleEstimator):
     """Shared implementation; the subclasses fix the number of signal axes."""
 
     _ndim = 1
 
-    def __init__(self, n_filters, filter_length, n_iter=50, lam=None, sigma=None,
+    def __init__(self, n_filters=4, filter_length=16, n_iter=50, lam=None, sigma=None,
                  lambda_update="em", prior_rate=50.0, lr_lambda=0.1, estimate_sigma=False,
                  nonnegative=False, init_filters=None, lr=1e-2, lr_decay=1.0, n_epochs=10,
                  batch_size=64, anneal_factor=1.0, anneal_epochs=4, shift_search=False,
-                 chunk_size=128, backprop_encoder=True, device="auto", random_state=None,
-                 progress=False):
+                 chunk_size=128, backprop_encoder=True, device="auto", dtype=None,
+                 random_state=None, progress=False):
         super().__init__()
-        self.n_filters = check_int(n_filters, "n_filters", minimum=1)
-        ks = (filter_length,) * self._ndim if isinstance(filter_length, (int, np.integer)) \
-            else tuple(filter_length)
-        if len(ks) != self._ndim:
-            raise ValueError(f"filter_length must be an int or a tuple of {self._ndim} ints, got "
-                             f"{filter_length!r}.")
-        self.filter_length = tuple(check_int(k, "filter_length", minimum=1) for k in ks)
-        self.n_iter = check_int(n_iter, "n_iter", minimum=1)
-        self.lam = None if lam is None else lam
-        self.sigma = None if sigma is None else check_positive(sigma, "sigma")
-        self.lambda_update = check_option(lambda_update, "lambda_update", _LAMBDA_UPDATES)
-        self.prior_rate = check_nonnegative_number(prior_rate, "prior_rate")
-        self.lr_lambda = check_positive(lr_lambda, "lr_lambda")
-        self.estimate_sigma = bool(estimate_sigma)
-        self.nonnegative = bool(nonnegative)
-        self.lr = check_positive(lr, "lr")
-        self.lr_decay = check_positive(lr_decay, "lr_decay")
-        self.n_epochs = check_int(n_epochs, "n_epochs", minimum=1)
-        self.batch_size = check_int(batch_size, "batch_size", minimum=1)
-        self.anneal_factor = float(anneal_factor)
-        if not self.anneal_factor >= 1.0:
-            raise ValueError(f"anneal_factor must be >= 1 (1 = no annealing), got "
-                             f"{anneal_factor!r}.")
-        if self.anneal_factor > 1.0 and self.lambda_update != "fixed":
-            raise ValueError("anneal_factor > 1 anneals a fixed lambda: use it with "
-                             f"lambda_update='fixed', not {self.lambda_update!r}.")
-        self.anneal_epochs = check_int(anneal_epochs, "anneal_epochs", minimum=1)
-        self.shift_search = bool(shift_search)
-        self.chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
-        self.backprop_encoder = bool(backprop_encoder)
+        self.n_filters = n_filters
+        self.filter_length = filter_length
+        self.n_iter = n_iter
+        self.lam = lam
+        self.sigma = sigma
+        self.lambda_update = lambda_update
+        self.prior_rate = prior_rate
+        self.lr_lambda = lr_lambda
+        self.estimate_sigma = estimate_sigma
+        self.nonnegative = nonnegative
+        self.init_filters = init_filters
+        self.lr = lr
+        self.lr_decay = lr_decay
+        self.n_epochs = n_epochs
+        self.batch_size = batch_size
+        self.anneal_factor = anneal_factor
+        self.anneal_epochs = anneal_epochs
+        self.shift_search = shift_search
+        self.chunk_size = chunk_size
+        self.backprop_encoder = backprop_encoder
         self.device = device
+        self.dtype = dtype
         self.random_state = random_state
         self.progress = progress
-        shape = (self.n_filters, *self.filter_length)
-        if init_filters is None:
-            w = torch.randn(shape, generator=torch_generator(random_state), dtype=torch.float32)
+        # Created once; fit gives them their shapes and values in place (a bad device or
+        # dtype is reported by fit, so the parameters start on the CPU in float32 then).
+        dev, dt = _placement(self)
+        self.weight = nn.UninitializedParameter(device=dev, dtype=dt)
+        self.lam_param = nn.UninitializedParameter(device=dev, dtype=dt, requires_grad=False)
+        self.bias = nn.UninitializedParameter(device=dev, dtype=dt, requires_grad=False)
+        self.register_buffer("sigma_t", torch.tensor(math.nan, device=dev, dtype=dt))
+        self.register_buffer("L_t", torch.tensor(math.nan, device=dev, dtype=dt))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # a torch module computes in its own dtype (see factorlab.base)
+        tags.transformer_tags.preserves_dtype = [str(self.param_dtype).replace("torch.", "")]
+        return tags
+
+    # ---------------------------------------------------------------- hyperparameters
+    def _settings(self) -> dict:
+        """The hyperparameters, checked (fit calls this; nothing is stored)."""
+        d = self._ndim
+        ks = (self.filter_length,) * d if isinstance(self.filter_length, (int, np.integer)) \
+            else tuple(self.filter_length)
+        if len(ks) != d:
+            raise ValueError(f"filter_length must be an int or a tuple of {d} ints, got "
+                             f"{self.filter_length!r}.")
+        out = dict(
+            n_filters=check_int(self.n_filters, "n_filters", minimum=1),
+            filter_shape=tuple(check_int(k, "filter_length", minimum=1) for k in ks),
+            n_iter=check_int(self.n_iter, "n_iter", minimum=1),
+            lambda_update=check_option(self.lambda_update, "lambda_update", _LAMBDA_UPDATES),
+            prior_rate=check_nonnegative_number(self.prior_rate, "prior_rate"),
+            lr_lambda=check_positive(self.lr_lambda, "lr_lambda"),
+            lr=check_positive(self.lr, "lr"),
+            lr_decay=check_positive(self.lr_decay, "lr_decay"),
+            n_epochs=check_int(self.n_epochs, "n_epochs", minimum=0),
+            batch_size=check_int(self.batch_size, "batch_size", minimum=1),
+            anneal_epochs=check_int(self.anneal_epochs, "anneal_epochs", minimum=1),
+            chunk_size=check_int(self.chunk_size, "chunk_size", minimum=1))
+        if self.sigma is not None:
+            check_positive(self.sigma, "sigma")
+        if self.lam is not None:
+            lam = np.asarray(self.lam, dtype=float)
+            if lam.ndim > 1 or (lam.ndim == 1 and lam.shape[0] not in (1, out["n_filters"])) \
+                    or not bool((lam > 0).all()) or not np.isfinite(lam).all():
+                raise ValueError(f"lam must be > 0 (a float or one value per filter), got "
+                                 f"{self.lam!r}.")
+        anneal = float(self.anneal_factor)
+        if not anneal >= 1.0:
+            raise ValueError(f"anneal_factor must be >= 1 (1 = no annealing), got "
+                             f"{self.anneal_factor!r}.")
+        if anneal > 1.0 and out["lambda_update"] != "fixed":
+            raise ValueError("anneal_factor > 1 anneals a fixed lambda: use it with "
+                             f"lambda_update='fixed', not {out['lambda_update']!r}.")
+        out["anneal_factor"] = anneal
+        resolve_device(self.device)
+        resolve_dtype(self.dtype)
+        return out
+
+    def reset_parameters(self) -> None:
+        """Starting filters (``init_filters``, or Gaussian from ``random_state``, unit norm),
+        ``lam`` and ``sigma`` as given (NaN when they are to be found from the data by
+        :meth:`fit`), zero bias; ``L`` from the filters."""
+        cfg = self._settings()
+        shape = (cfg["n_filters"], *cfg["filter_shape"])
+        dev, dt = self.param_device, self.param_dtype
+        if self.init_filters is None:
+            w = torch.randn(shape, generator=torch_generator(self.random_state), dtype=dt)
         else:
-            w = to_torch(check_array(init_filters, "init_filters", ndim=self._ndim + 1),
-                         dtype=torch.float32).clone()
+            w = to_torch(check_array(self.init_filters, "init_filters", ndim=self._ndim + 1),
+                         dtype=dt).clone()
             if tuple(w.shape) != shape:
                 raise ValueError(f"init_filters must have shape {shape} (n_filters, "
                                  f"*filter_length), got {tuple(w.shape)}.")
-        self.weight = nn.Parameter(_unit_norm(w))
-        lam0 = math.nan if lam is None else lam
-        lam_t = torch.as_tensor(np.broadcast_to(np.asarray(lam0, dtype=np.float32), (self.n_filters,)).copy())
-        if lam is not None and not bool((lam_t > 0).all()):
-            raise ValueError(f"lam must be > 0 (a float or one value per filter), got {lam!r}.")
-        self.lam_param = nn.Parameter(lam_t, requires_grad=self.lambda_update == "grad")
-        self.bias = nn.Parameter(torch.zeros(self.n_filters), requires_grad=self.lambda_update == "bias")
-        self.register_buffer("sigma_t", torch.tensor(math.nan if sigma is None else float(sigma)))
-        self.register_buffer("L_t", torch.tensor(lipschitz_bound(self.weight.detach())))
+        lam0 = math.nan if self.lam is None else self.lam
+        lam_t = torch.as_tensor(np.broadcast_to(np.asarray(lam0, dtype=np.float64),
+                                                (cfg["n_filters"],)).copy())
+        self._set_parameter(self.weight, _unit_norm(w.to(dev)))
+        self._set_parameter(self.lam_param, lam_t)
+        self._set_parameter(self.bias, torch.zeros(cfg["n_filters"]))
+        self.lam_param.requires_grad_(cfg["lambda_update"] == "grad")
+        self.bias.requires_grad_(cfg["lambda_update"] == "bias")
+        with torch.no_grad():
+            self.sigma_t.fill_(math.nan if self.sigma is None else float(self.sigma))
+            self.L_t.fill_(lipschitz_bound(self.weight.detach()))
 
     # ---------------------------------------------------------------- learned attributes
+    def _check_parameters(self):
+        if isinstance(self.weight, nn.parameter.UninitializedParameter):
+            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet. Call "
+                                 "'fit' with appropriate arguments before using this estimator.")
+
     @property
     def filters_(self) -> np.ndarray:
         """Learned unit-norm filters, shape ``(n_filters, *filter_length)``."""
+        self._check_parameters()
         return to_numpy(self.weight)
 
     @property
     def lambda_(self) -> np.ndarray:
         """Sparsity weight of each filter (the threshold is ``lambda * sigma^2 / L``)."""
+        self._check_parameters()
         return to_numpy(self.lam_param)
 
     @property
@@ -149,45 +215,38 @@ class _CRsAE(nn.Module):
         return b.reshape(-1, *([1] * self._ndim))
 
     def _encode(self, Yb: torch.Tensor, n_iter: int) -> torch.Tensor:
-        """``n_iter`` FISTA steps from zero on a batch ``(B, 1, *spatial)``."""
-        h, b = self.weight, self.threshold()
-        if not torch.is_grad_enabled():
-            return fista_steps(Yb, h, self.L_t, b, n_iter, self.nonnegative)[0]
-        # the same steps as fista_steps, written without in-place updates for autograd
-        hty, gram = gradient_operators(Yb, h, self.L_t)
-        x_old = torch.zeros_like(hty)
-        z, s = x_old, 1.0
-        for _ in range(n_iter):
-            x = shrink(hty - gram(z) + z, b, self.nonnegative)
-            s_new = (1 + math.sqrt(1 + 4 * s * s)) / 2
-            z = x + ((s - 1) / s_new) * (x - x_old)
-            x_old, s = x, s_new
-        return x_old
+        """``n_iter`` FISTA steps from zero on a batch ``(B, 1, *spatial)`` (differentiable
+        while training: :func:`~factorlab.csc.fista.fista_steps` then keeps the graph)."""
+        return fista_steps(Yb, self.weight, self.L_t, self.threshold(), n_iter,
+                           bool(self.nonnegative))[0]
 
     def forward(self, y: torch.Tensor):
         """Encode and decode a batch ``(B, *spatial)``; returns ``(reconstruction, codes)``."""
-        self._check_ready()
         codes = self._encode(y.unsqueeze(1), self.n_iter)
         return conv_decode(codes, self.weight).squeeze(1), codes
-
-    def _check_ready(self):
-        if not bool(torch.isfinite(self.lam_param).all()) or not math.isfinite(self.sigma_):
-            raise RuntimeError(f"{type(self).__name__} has no lambda/sigma yet: call fit(...) first, "
-                               "or pass lam= and sigma= to the constructor.")
 
     def _as_batch(self, signals, name):
         d = self._ndim
         arr = check_array(signals, name, ndim=(d, d + 1))
-        if any(s < k for s, k in zip(arr.shape[-d:], self.filter_length)):
-            raise ValueError(f"{name} (shape {tuple(arr.shape)}) is shorter than the filters "
-                             f"{self.filter_length} along a signal axis.")
-        t = to_torch(arr, device=self.weight.device, dtype=self.weight.dtype)
+        ks = tuple(self.weight.shape[1:])
+        if any(s < k for s, k in zip(arr.shape[-d:], ks)):
+            n = int(np.prod(arr.shape[-d:]))
+            raise ValueError(f"{name} (shape {tuple(arr.shape)}, {n} feature(s) per signal) is "
+                             f"shorter than the filters {ks} along a signal axis.")
+        t = self._as_module_input(arr)
         return (t, True) if t.ndim == d + 1 else (t.unsqueeze(0), False)
+
+    def _encode_all(self, Y, n_iter):
+        return torch.cat([self._encode(c.unsqueeze(1), n_iter)
+                          for c in Y.split(check_int(self.chunk_size, "chunk_size", minimum=1))])
 
     # ---------------------------------------------------------------- public API
     @torch.no_grad()
     def encode(self, signals, n_iter=None):
         """Sparse codes of ``signals`` from the unrolled encoder.
+
+        Unlike :meth:`transform`, the signals may have any length (or size) at least that of
+        the filters: the model is convolutional.
 
         Parameters
         ----------
@@ -199,30 +258,48 @@ class _CRsAE(nn.Module):
         -------
         codes : shape ``(n, n_filters, *code)`` (or without ``n``), same container as the input.
             Each code axis is ``signal length - filter length + 1``. Encoded ``chunk_size``
-            signals at a time.
+            signals at a time, in the model's dtype.
         """
-        self._check_ready()
-        n_iter = self.n_iter if n_iter is None else check_int(n_iter, "n_iter", minimum=1)
+        self._check_fitted()
+        n_iter = self.n_iter if n_iter is None else n_iter
+        n_iter = check_int(n_iter, "n_iter", minimum=1)
         Y, batched = self._as_batch(signals, "signals")
-        out = torch.cat([self._encode(c.unsqueeze(1), n_iter) for c in Y.split(self.chunk_size)])
+        out = self._encode_all(Y, n_iter)
         return like_input(out if batched else out[0], signals)
+
+    @torch.no_grad()
+    def transform(self, X):
+        """The codes of ``X`` (shaped as in :meth:`fit`), flattened: one row per signal.
+
+        Returns
+        -------
+        codes : array or tensor of shape ``(n, n_filters * prod(code shape))``
+            ``encode(X).reshape(n, -1)``: a scikit-learn transformer's output. Use
+            :meth:`encode` for the structured codes, or for signals of other lengths.
+        """
+        self._check_fitted()
+        X = self._validate_input(X, reset=False)
+        Y, _ = self._as_batch(X, "X")
+        out = self._encode_all(Y, check_int(self.n_iter, "n_iter", minimum=1))
+        return like_input(out.flatten(1), X)
 
     @torch.no_grad()
     def decode(self, codes):
         """Signals ``sum_c h_c * x_c`` from codes of shape ``(n, n_filters, *code)`` or
         ``(n_filters, *code)``; same container as the input."""
+        self._check_fitted()
         d = self._ndim
         arr = check_array(codes, "codes", ndim=(d + 1, d + 2))
-        t = to_torch(arr, device=self.weight.device, dtype=self.weight.dtype)
+        t = self._as_module_input(arr)
         batched = t.ndim == d + 2
         t = t if batched else t.unsqueeze(0)
-        if t.shape[1] != self.n_filters:
-            raise ValueError(f"codes must have n_filters = {self.n_filters} channels on axis "
-                             f"{1 if batched else 0}, got shape {tuple(arr.shape)}.")
+        if t.shape[1] != self.weight.shape[0]:
+            raise ValueError(f"codes must have n_filters = {self.weight.shape[0]} channels on "
+                             f"axis {1 if batched else 0}, got shape {tuple(arr.shape)}.")
         out = conv_decode(t, self.weight).squeeze(1)
         return like_input(out if batched else out[0], codes)
 
-    def fit(self, signals, targets=None):
+    def fit(self, X, y=None, *, targets=None):
         """Learn the filters (and lambda) from windows of a recording or image patches.
 
         Each mini-batch: encode with ``n_iter`` FISTA steps, decode, take an Adam step on
@@ -248,66 +325,78 @@ class _CRsAE(nn.Module):
         last, to move each filter by half a sample (see ``shift_history_``), which frees a
         filter that settled between two sampling points with its spikes split across two lags.
 
+        Every call starts again from :meth:`reset_parameters`. With ``n_epochs=0`` nothing is
+        trained: the model takes ``init_filters``, ``lam`` and ``sigma`` (or their defaults
+        from ``X``) as they are, to encode with known filters. Training runs where the
+        parameters are and in their dtype (``model.to("cuda")``, ``model.double()``).
+
         Parameters
         ----------
-        signals : array or tensor of shape ``(n, *spatial)``
-        targets : array or tensor of the same shape, optional
+        X : array or tensor of shape ``(n, *spatial)``
+            Windows (1-D) or images (2-D), all of the same size.
+        y : ignored
+        targets : array or tensor of the shape of ``X``, optional (keyword)
+            Clean signals for supervised denoising.
 
         Returns
         -------
         self
         """
+        cfg = self._settings()
         d = self._ndim
-        dev = resolve_device(self.device)
-        self.to(dev)
-        Y = to_torch(check_array(signals, "signals", ndim=d + 1), device=dev, dtype=torch.float32)
-        Y, _ = self._as_batch(Y, "signals")
-        T = Y if targets is None else to_torch(check_array(targets, "targets", ndim=d + 1),
-                                               device=dev, dtype=torch.float32)
+        X = self._validate_input(X, reset=True, ndim=d + 1)
+        T_in = None if targets is None else check_array(targets, "targets", ndim=d + 1)
+        self.reset_parameters()
+        dev = self.param_device
+        Y, _ = self._as_batch(X, "X")
+        T = Y if T_in is None else self._as_module_input(T_in)
         if T.shape != Y.shape:
-            raise ValueError(f"targets must have the shape of signals {tuple(Y.shape)}, got "
+            raise ValueError(f"targets must have the shape of X {tuple(Y.shape)}, got "
                              f"{tuple(T.shape)}.")
-        n_code = int(np.prod([s - k + 1 for s, k in zip(Y.shape[1:], self.filter_length)]))
+        n_filters = cfg["n_filters"]
+        n_code = int(np.prod([s - k + 1 for s, k in zip(Y.shape[1:], cfg["filter_shape"])]))
         with torch.no_grad():
             if self.sigma is None:
                 self.sigma_t.fill_(float(Y.abs().median()) / 0.6745)
             else:
                 self.sigma_t.fill_(self.sigma)
-            lam_init = math.sqrt(2 * math.log(self.n_filters * n_code)) / self.sigma_
+            lam_init = math.sqrt(2 * math.log(n_filters * n_code)) / self.sigma_
             if self.lam is None:
                 self.lam_param.fill_(lam_init)
             else:
-                self.lam_param.copy_(torch.as_tensor(np.broadcast_to(self.lam, (self.n_filters,)).copy()))
+                self.lam_param.copy_(torch.as_tensor(np.broadcast_to(self.lam, (n_filters,)).copy()))
             self.weight.copy_(_unit_norm(self.weight))
             self.L_t.fill_(lipschitz_bound(self.weight))
             self.bias.copy_(self.lam_param.detach() * self.sigma_ ** 2 / self.L_)
         # Gamma prior with its mean r / delta at the starting lambda
-        prior_shape = self.prior_rate * float(self.lam_param.detach().mean())
-        params = [self.weight] + ([self.bias] if self.lambda_update == "bias" else [])
-        opt = torch.optim.Adam(params, lr=self.lr)
+        prior_shape = cfg["prior_rate"] * float(self.lam_param.detach().mean())
+        params = [self.weight] + ([self.bias] if cfg["lambda_update"] == "bias" else [])
+        opt = torch.optim.Adam(params, lr=cfg["lr"])
         # Adam's step sets a floor on the template error, so it shrinks epoch by epoch
-        schedule = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=self.lr_decay)
-        opt_lam = torch.optim.Adam([self.lam_param], lr=self.lr_lambda) \
-            if self.lambda_update == "grad" else None
+        schedule = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=cfg["lr_decay"])
+        opt_lam = torch.optim.Adam([self.lam_param], lr=cfg["lr_lambda"]) \
+            if cfg["lambda_update"] == "grad" else None
         gen = torch_generator(self.random_state)
-        self.loss_history_, self.lambda_history_, self.filter_history_ = [], [], [self.filters_.copy()]
-        self.shift_history_ = []
+        # per-epoch records; the histories of arrays are stacked into arrays at the end
+        self.loss_history_, self.shift_history_ = [], []
+        lambda_history, filter_history = [], [self.filters_.copy()]
         lam_final = self.lam_param.detach().clone()
-        for epoch in tqdm(range(self.n_epochs), disable=not self.progress, desc="CRsAE epochs"):
-            if self.anneal_factor > 1.0:
+        anneal, n_epochs = cfg["anneal_factor"], cfg["n_epochs"]
+        for epoch in tqdm(range(n_epochs), disable=not self.progress, desc="CRsAE epochs"):
+            if anneal > 1.0:
                 # geometric continuation: a large lambda first, while the filters are poor, so
                 # that only clear spikes drive the updates; the final lambda from anneal_epochs on
-                progress = min(epoch / self.anneal_epochs, 1.0)
-                self.lam_param.data.copy_(lam_final * self.anneal_factor ** (1.0 - progress))
+                progress = min(epoch / cfg["anneal_epochs"], 1.0)
+                self.lam_param.data.copy_(lam_final * anneal ** (1.0 - progress))
             order = torch.randperm(Y.shape[0], generator=gen).to(dev)
             total = 0.0
-            for idx in order.split(self.batch_size):
-                y, target = Y[idx], T[idx]
+            for idx in order.split(cfg["batch_size"]):
+                y_b, target = Y[idx], T[idx]
                 if self.backprop_encoder:
-                    recon, codes = self(y)
+                    recon, codes = self(y_b)
                 else:
                     with torch.no_grad():
-                        codes = self._encode(y.unsqueeze(1), self.n_iter)
+                        codes = self._encode(y_b.unsqueeze(1), cfg["n_iter"])
                     recon = conv_decode(codes, self.weight).squeeze(1)
                 loss = 0.5 * ((recon - target) ** 2).sum() / len(idx)
                 opt.zero_grad()
@@ -319,15 +408,18 @@ class _CRsAE(nn.Module):
                     self.L_t.fill_(lipschitz_bound(self.weight))
                     self._update_lambda(codes.detach(), len(idx) * n_code, prior_shape, opt_lam)
                     if self.estimate_sigma:
-                        rms = float(((recon.detach() - y) ** 2).mean().sqrt())
+                        rms = float(((recon.detach() - y_b) ** 2).mean().sqrt())
                         self.sigma_t.mul_(0.99).add_(0.01 * rms)
             schedule.step()
-            if self.shift_search and epoch < self.n_epochs - 1:
+            if self.shift_search and epoch < n_epochs - 1:
                 moves = self._search_shifts(Y[:_SHIFT_SEARCH_SIGNALS], T[:_SHIFT_SEARCH_SIGNALS])
                 self.shift_history_ += [(epoch, *move) for move in moves]
             self.loss_history_.append(total / Y.shape[0])
-            self.lambda_history_.append(self.lambda_.copy())
-            self.filter_history_.append(self.filters_.copy())
+            lambda_history.append(self.lambda_.copy())
+            filter_history.append(self.filters_.copy())
+        self.lambda_history_ = np.array(lambda_history).reshape(n_epochs, n_filters)
+        self.filter_history_ = np.stack(filter_history)
+        self.lam_param.grad = None
         return self
 
     @torch.no_grad()
@@ -335,11 +427,10 @@ class _CRsAE(nn.Module):
         """Mean over signals of ``1/2 ||target - H x||^2 + sum_c lambda_c sigma^2 ||x_c||_1`` with
         the encoder's codes ``x`` (the MAP objective that training lowers; ``target`` is the
         signal itself unless clean ``targets`` are given)."""
-        self._check_ready()
+        self._check_fitted()
         Y, _ = self._as_batch(signals, "signals")
         T = Y if targets is None else self._as_batch(targets, "targets")[0]
-        codes = torch.cat([self._encode(c.unsqueeze(1), self.n_iter)
-                           for c in Y.split(self.chunk_size)])
+        codes = self._encode_all(Y, self.n_iter)
         penalty = self.threshold() * self.L_t                  # lambda sigma^2 (or the bias)
         misfit = 0.5 * ((conv_decode(codes, self.weight).squeeze(1) - T) ** 2).sum()
         return float((misfit + (penalty * codes.abs()).sum()) / Y.shape[0])
@@ -357,7 +448,7 @@ class _CRsAE(nn.Module):
         """
         best = self.objective(Y, T)
         moves = []
-        for c in range(self.n_filters):
+        for c in range(self.weight.shape[0]):
             for axis in range(self._ndim):
                 original = self.weight[c].clone()
                 scores = {}
@@ -379,7 +470,7 @@ class _CRsAE(nn.Module):
     def _update_lambda(self, codes, n_entries, prior_shape, opt_lam):
         if self.lambda_update in ("fixed", "bias"):
             return
-        l1 = codes.abs().transpose(0, 1).reshape(self.n_filters, -1).sum(1)
+        l1 = codes.abs().transpose(0, 1).reshape(self.weight.shape[0], -1).sum(1)
         if self.lambda_update == "em":
             self.lam_param.copy_(torch.as_tensor(
                 lambda_closed_form(to_numpy(l1), n_entries, self.prior_rate, prior_shape),
@@ -397,23 +488,19 @@ class _CRsAE(nn.Module):
         self.weight[c] = w / w.norm().clamp_min(1e-12)
         self.L_t.fill_(lipschitz_bound(self.weight))
 
-    def save(self, path):
-        """Save hyperparameters and weights with ``torch.save`` (no pickled objects)."""
-        config = {k: getattr(self, k) for k in ("n_filters", "n_iter", "lambda_update",
-                                                "prior_rate", "lr_lambda", "estimate_sigma",
-                                                "nonnegative", "lr", "lr_decay", "n_epochs", "batch_size",
-                                                "anneal_factor", "anneal_epochs", "shift_search",
-                                                "chunk_size")}
-        config["filter_length"] = list(self.filter_length)
-        torch.save({"config": config, "state_dict": self.state_dict()}, path)
 
-    @classmethod
-    def load(cls, path, device="auto"):
-        """Load a model written by :meth:`save` (``torch.load(weights_only=True)``)."""
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-        model = cls(**blob["config"], device=device)
-        model.load_state_dict(blob["state_dict"])
-        return model.to(resolve_device(device))
+def _placement(model):
+    """Device and dtype for the parameters at construction (CPU/float32 for bad values,
+    which fit then reports)."""
+    try:
+        dev = model._init_device()
+    except (ValueError, TypeError, RuntimeError):
+        dev = torch.device("cpu")
+    try:
+        dt = model._init_dtype()
+    except (ValueError, TypeError):
+        dt = torch.float32
+    return dev, dt
 
 
 def _unit_norm(w: torch.Tensor) -> torch.Tensor:
@@ -453,6 +540,7 @@ class CRsAE1d(_CRsAE):
     init_filters : array of shape (n_filters, filter_length), optional
         Starting filters (normalised); default random Gaussian from ``random_state``.
     lr, n_epochs, batch_size : Adam step, passes over the data, signals per step.
+        ``n_epochs=0`` trains nothing (encode with ``init_filters`` as given).
     lr_decay : float
         Factor applied to ``lr`` after every epoch (Adam's step sets a floor on the error).
     anneal_factor, anneal_epochs : float >= 1, int
@@ -464,14 +552,31 @@ class CRsAE1d(_CRsAE):
     chunk_size : int
         Signals encoded at once by :meth:`encode` (about 128 is fastest on CPUs).
     device : "auto", "cpu", "cuda" or torch.device
-    random_state : int, numpy Generator or None
+        Where the parameters are created; ``fit`` trains where they are (``.to()`` is kept).
+    dtype : {None, "float32", "float64"}
+        Dtype of the parameters (default float32); the model computes and returns in it.
+    random_state : int, numpy Generator, RandomState or None
+        Seeds the random starting filters and the order of the mini-batches.
     progress : bool
         Show a progress bar over epochs.
+
+    Notes
+    -----
+    A scikit-learn transformer: ``fit(X)`` takes windows ``(n_windows, n_samples)``;
+    :meth:`transform` returns their codes flattened to ``(n_windows, n_filters * code
+    length)``, while :meth:`encode` returns them structured ``(n, n_filters, code length)``
+    and accepts signals of any length (a whole recording). The parameters are created
+    uninitialised at construction and filled in place by :meth:`fit`, so an optimizer that
+    holds them stays valid. :meth:`save` and :meth:`load` come from
+    :class:`~factorlab.base.ModuleEstimator`.
 
     Attributes
     ----------
     filters_, lambda_, sigma_, L_ : learned filters, sparsity weights, noise level, step constant
-    loss_history_, lambda_history_, filter_history_ : per epoch (filters also at the start)
+    loss_history_ : list of float, one per epoch
+    lambda_history_ : ndarray of shape (n_epochs, n_filters)
+    filter_history_ : ndarray of shape (n_epochs + 1, n_filters, *filter_length)
+        The filters at the start and after every epoch.
     shift_history_ : list of ``(epoch, filter, axis, shift)`` moves kept by ``shift_search``
 
     Examples
@@ -487,6 +592,8 @@ class CRsAE1d(_CRsAE):
     True
     >>> model.encode(windows).shape
     (20, 2, 231)
+    >>> model.transform(windows).shape
+    (20, 462)
     """
 
     _ndim = 1
@@ -496,15 +603,17 @@ class CRsAE2d(_CRsAE):
     """Convolutional dictionary learning for images (denoising) as an unrolled autoencoder.
 
     Same model and parameters as :class:`CRsAE1d` with 2-D filters of size ``filter_length``
-    (an int or ``(K1, K2)``) and stride 1; inputs are images ``(n, H, W)`` or one ``(H, W)``.
-    Pass clean ``targets`` to :meth:`fit` for supervised denoising.
+    (an int or ``(K1, K2)``) and stride 1. :meth:`fit` takes images ``(n, H, W)`` (3-D data:
+    scikit-learn's 2-D checks do not apply); :meth:`encode` takes ``(n, H, W)`` or one
+    ``(H, W)`` of any size. Pass clean ``targets=`` to :meth:`fit` for supervised denoising.
 
     Examples
     --------
     >>> import numpy as np
-    >>> model = CRsAE2d(4, 3, n_iter=5, lam=1.0, sigma=0.1, random_state=0)
-    >>> model.encode(np.zeros((2, 8, 8))).shape
+    >>> model = CRsAE2d(4, 3, n_iter=5, lam=1.0, sigma=0.1, n_epochs=0, random_state=0)
+    >>> model.fit(np.zeros((2, 8, 8))).encode(np.zeros((2, 8, 8))).shape
     (2, 4, 6, 6)
     """
 
     _ndim = 2
+    _input_ndim = 3
