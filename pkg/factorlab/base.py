@@ -287,7 +287,9 @@ class ModuleEstimator(Estimator, nn.Module):
         it with ``weights_only=True``.
         """
         self._check_fitted()
-        params = {k: (str(v).replace("torch.", "") if isinstance(v, torch.dtype) else v)
+        params = {k: (str(v).replace("torch.", "") if isinstance(v, torch.dtype) else
+                      v.item() if isinstance(v, np.generic) else
+                      v.tolist() if isinstance(v, np.ndarray) else v)   # weights_only-safe
                   for k, v in self.get_params(deep=False).items()}
         learned = {}
         for name, value in _learned_attributes(self).items():
