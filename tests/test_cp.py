@@ -205,7 +205,7 @@ def test_transform_errors():
     with pytest.raises(NotFittedError, match="not fitted"):
         CP(2).transform(X)
     model = CP(2, random_state=0, max_iter=5).fit(X)
-    with pytest.raises(ValueError, match="X_new must have shape"):
+    with pytest.raises(ValueError, match="X has 24 features, but CP is expecting 80 features"):
         model.transform(X[:, :3])
     with pytest.raises(ValueError, match="mode"):
         model.transform(X, mode=3)

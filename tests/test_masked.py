@@ -118,4 +118,4 @@ def test_masked_pca_stops_on_the_observed_loss():
     assert h[-2] - h[-1] < 1e-6 * h[-2]
     assert h[-1] == pytest.approx(polished.loss_history[-1], rel=1e-4)
     with pytest.raises(ValueError, match="loss_tol"):
-        pca_als(X, 3, mask=mask, loss_tol=0)
+        pca_als(X, 3, mask=mask, loss_tol=-1.0)

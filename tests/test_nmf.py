@@ -160,7 +160,7 @@ def test_torch_in_torch_out_and_save_load(tmp_path):
     (np.ones((5, 4)), {"solver": "cd"}, "solver must be one of"),
     (np.ones((5, 4)), {"init": "svd"}, "init must be one of"),
     (np.ones((5, 4)), {"mask": np.ones((5, 5), bool)}, "mask must have the same shape"),
-    (np.ones((5, 4)), {"tol": -1.0}, "tol must be > 0"),
+    (np.ones((5, 4)), {"tol": -1.0}, "tol must be >= 0"),
 ])
 def test_bad_inputs(bad, kwargs, match):
     kwargs = {"rank": 2, **kwargs}

@@ -131,5 +131,5 @@ def test_transform_errors():
     with pytest.raises(NotFittedError, match="not fitted"):
         model.transform(np.ones((2, 4)))
     model.fit(_data())
-    with pytest.raises(ValueError, match="X_new must have 40 columns"):
+    with pytest.raises(ValueError, match="X has 4 features, but PCA is expecting 40 features"):
         model.transform(np.ones((2, 4)))

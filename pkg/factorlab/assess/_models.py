@@ -3,13 +3,9 @@ error on a set of entries, and a fresh copy with another rank or seed."""
 
 from __future__ import annotations
 
-import multiprocessing as mp
-import pickle
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-
 import numpy as np
 import torch
+from joblib import Parallel, delayed
 
 from .._backend import to_numpy
 from .._validate import check_int
@@ -66,38 +62,23 @@ def clone_with(estimator, **params):
     return type(estimator)(**{**estimator.get_params(), **params})
 
 
-def _init_worker(threads: int) -> None:
+def _run_with_threads(threads: int, fn, args):
+    """Call ``fn(*args)`` with ``threads`` torch intra-op threads (in a worker process)."""
     torch.set_num_threads(threads)
-
-
-def _picklable(tasks) -> bool:
-    """Whether the tasks can be sent to worker processes (spawned workers import what they
-    run, so a function or estimator class defined in ``__main__``, e.g. a notebook, cannot)."""
-    try:  # every task has the same function and argument types: check the first
-        fn, args = tasks[0]
-        if fn.__module__ == "__main__" or any(type(a).__module__ == "__main__" for a in args):
-            return False
-        pickle.dumps((fn, args))
-    except Exception:  # noqa: BLE001 - anything unpicklable: fall back to threads
-        return False
-    return True
+    return fn(*args)
 
 
 def run_tasks(tasks, n_jobs, bar) -> list:
     """Run independent fits and return their results in order.
 
-    Each task is a pair ``(fn, args)`` of a module-level function and its arguments, called
-    as ``fn(*args)``. With ``n_jobs > 1`` they run in ``n_jobs`` worker processes: the solvers'
-    many small kernels and Python loops hold the GIL too often for threads to use more than
-    one core. Workers are started with "spawn" (safe on every platform and whatever thread
-    pools the parent runs); starting them costs a few seconds for importing torch and
-    factorlab, so the pool is kept and reused by later calls. As with any multiprocessing code,
-    a script must make such calls under ``if __name__ == "__main__":``. Each worker uses
+    Each task is a pair ``(fn, args)``, called as ``fn(*args)``. With ``n_jobs > 1`` they run
+    in ``n_jobs`` worker processes of joblib's default backend: the solvers' many small kernels
+    and Python loops hold the GIL too often for threads to use more than one core. joblib keeps
+    its workers between calls and pickles with cloudpickle, so functions and model classes
+    defined in ``__main__`` (a notebook) work too. Each worker uses
     ``torch.get_num_threads() // n_jobs`` intra-op threads (at least 1), so the cores are not
-    oversubscribed. Tasks that cannot be sent to another process (a model class defined in
-    ``__main__``, e.g. in a notebook) run in threads instead. Every task carries its own seed,
-    so the results do not depend on ``n_jobs`` (bit for bit when torch runs one intra-op
-    thread, as with ``OMP_NUM_THREADS=1``).
+    oversubscribed. Every task carries its own seed, so the results do not depend on
+    ``n_jobs`` (bit for bit when torch runs one intra-op thread, as with ``OMP_NUM_THREADS=1``).
     """
     n_jobs = check_int(n_jobs, "n_jobs", minimum=1)
     n_jobs = min(n_jobs, max(len(tasks), 1))
@@ -107,34 +88,11 @@ def run_tasks(tasks, n_jobs, bar) -> list:
             results.append(fn(*args))
             bar.update()
         return results
-    if not _picklable(tasks):
-        with ThreadPoolExecutor(max_workers=n_jobs) as pool:
-            return _collect(pool, tasks, bar)
-    try:
-        return _collect(_process_pool(n_jobs), tasks, bar)
-    except BrokenProcessPool:  # a worker died (e.g. killed): start afresh once
-        _POOLS.clear()
-        return _collect(_process_pool(n_jobs), tasks, bar)
-
-
-# The worker pool is kept for the session (one per n_jobs and thread count): starting spawned
-# workers costs a few seconds, paid once rather than by every call (they exit with Python).
-_POOLS: dict = {}
-
-
-def _process_pool(n_jobs: int) -> ProcessPoolExecutor:
-    key = (n_jobs, max(1, torch.get_num_threads() // n_jobs))
-    if key not in _POOLS:
-        for old in _POOLS.values():  # keep at most one idle pool of workers
-            old.shutdown()
-        _POOLS.clear()
-        _POOLS[key] = ProcessPoolExecutor(max_workers=n_jobs, mp_context=mp.get_context("spawn"),
-                                          initializer=_init_worker, initargs=(key[1],))
-    return _POOLS[key]
-
-
-def _collect(pool, tasks, bar) -> list:
-    futures = [pool.submit(fn, *args) for fn, args in tasks]
-    for future in futures:
-        future.add_done_callback(lambda _: bar.update())
-    return [f.result() for f in futures]
+    threads = max(1, torch.get_num_threads() // n_jobs)
+    results = []
+    # results come back in task order as they finish, so the bar moves while fits run
+    parallel = Parallel(n_jobs=n_jobs, return_as="generator")
+    for result in parallel(delayed(_run_with_threads)(threads, fn, args) for fn, args in tasks):
+        results.append(result)
+        bar.update()
+    return results

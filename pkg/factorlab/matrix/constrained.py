@@ -12,7 +12,8 @@ import torch
 from tqdm.auto import tqdm
 
 from .._backend import check_random_state, like_input, to_torch
-from .._validate import (check_array, check_int, check_mask, check_positive, check_rank)
+from .._linalg import gram_and_rhs, nnls_gram
+from .._validate import check_array, check_int, check_mask, check_nonnegative_number, check_rank
 from ._base import MatrixFactorization, MatrixFit
 from .sparse import _init, bcd_factorize
 
@@ -25,7 +26,9 @@ def semi_nmf(X, rank, *, mask=None, init="svd", max_iter=500, tol=1e-7, random_s
 
     For signed data (z-scored activity, say) whose samples are nonnegative mixtures of signed
     patterns. Solved by exact column updates (HALS for ``U``, least squares for ``V``), so the
-    loss never increases.
+    loss never increases. The last sweep ends with the exact nonnegative least-squares
+    solution for ``U`` given ``V`` (the coordinates that :meth:`SemiNMF.transform` gives the
+    training rows).
 
     Parameters
     ----------
@@ -37,7 +40,8 @@ def semi_nmf(X, rank, *, mask=None, init="svd", max_iter=500, tol=1e-7, random_s
         Start from the truncated SVD (absolute values of the scores) or at random.
     max_iter : int
     tol : float
-        Stop when the relative decrease of the loss is below ``tol``.
+        Stop when the relative decrease of the loss is below ``tol`` (0: run all
+        ``max_iter`` sweeps).
     random_state : int, numpy.random.Generator or None
     device : str or torch.device, optional
     progress : bool
@@ -61,7 +65,7 @@ def semi_nmf(X, rank, *, mask=None, init="svd", max_iter=500, tol=1e-7, random_s
     Xc = check_array(X)
     rank = check_rank(rank, tuple(Xc.shape))
     max_iter = check_int(max_iter, "max_iter", minimum=1)
-    tol = check_positive(tol, "tol")
+    tol = check_nonnegative_number(tol, "tol")
     M = check_mask(mask, tuple(Xc.shape))
     T = to_torch(Xc, device=device)
     W = None if M is None else to_torch(M, device=T.device, dtype=T.dtype)
@@ -69,7 +73,21 @@ def semi_nmf(X, rank, *, mask=None, init="svd", max_iter=500, tol=1e-7, random_s
     U = U.abs()
     history, n_iter, converged = bcd_factorize(T, W, U, V, nonneg_u=True, max_iter=max_iter,
                                                tol=tol, progress=progress, desc="semi-NMF")
+    U, history[-1] = _nonnegative_coordinates(T, W, V, history[-1])
     return MatrixFit(like_input(U, X), like_input(V, X), np.asarray(history), n_iter, converged)
+
+
+def _nonnegative_coordinates(T, W, V, last_loss):
+    """The exact NNLS coordinates ``argmin_{U >= 0} ||W * (T - U V^T)||`` (block principal
+    pivoting) and the relative error they give; an exact block minimisation, so the error is at
+    most ``last_loss`` (the BCD sweeps' U is one feasible point)."""
+    G, P = gram_and_rhs(T, V, None if W is None else W > 0)
+    U = nnls_gram(G, P)
+    R = T - U @ V.T
+    WT = T if W is None else W * T
+    sq = float(torch.sum((R if W is None else W * R) ** 2))
+    loss = (sq ** 0.5) / max(float(torch.linalg.vector_norm(WT)), 1e-300)
+    return U, min(loss, last_loss)
 
 
 class SemiNMF(MatrixFactorization):
@@ -113,6 +131,26 @@ class SemiNMF(MatrixFactorization):
         return semi_nmf(X, self.rank, mask=mask, init=self.init, max_iter=self.max_iter,
                         tol=self.tol, random_state=self.random_state, device=self.device,
                         progress=self.progress)
+
+    def transform(self, X):
+        """Nonnegative coordinates of (signed) rows: ``argmin_{U >= 0} ||X - U V_^T||``.
+
+        Semi-NMF's coordinates are nonnegative and its data signed, so this is nonnegative
+        least squares on data of any sign; on the training data it returns ``U_``.
+
+        Parameters
+        ----------
+        X : array of shape (n_new, n_features)
+
+        Returns
+        -------
+        U_new : array of shape (n_new, rank), nonnegative
+        """
+        Xn = self._validate_input(X, reset=False)
+        V = to_torch(self.V_)
+        Xt = to_torch(Xn, device=V.device, dtype=V.dtype)
+        U = nnls_gram(*gram_and_rhs(Xt, V))
+        return like_input(U.to(to_torch(Xn).dtype), X)
 
 
 class _Observed:

@@ -37,6 +37,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .._backend import check_random_state, like_input, to_torch
+from .._linalg import principal_axes, weighted_gram
 from .._validate import (check_array, check_int, check_mask, check_nonnegative_number,
                          check_option, check_positive, check_rank)
 from ._base import MatrixFactorization, MatrixFit
@@ -94,14 +95,8 @@ def _smoothing(T, W, epsilon):
 
 
 def _gram_rows(weights, A, ridge):
-    """``Aᵀ diag(w_i) A + diag(ridge)`` for every row ``w_i`` of ``weights`` at once.
-
-    One (rows x n) @ (n x r²) product over the pairwise column products of ``A``, so no
-    rows x n x r array is ever built.
-    """
-    r = A.shape[1]
-    pairs = (A[:, :, None] * A[:, None, :]).reshape(A.shape[0], r * r)
-    return (weights @ pairs).reshape(-1, r, r) + torch.diag(ridge)
+    """``Aᵀ diag(w_i) A + diag(ridge)`` for every row ``w_i`` of ``weights`` at once."""
+    return weighted_gram(weights, A) + torch.diag(ridge)
 
 
 def _solve_rows(H, g):
@@ -148,12 +143,10 @@ def _rebalance(U, V):
     The data term is unchanged and the ridge term can only fall. Without it the alternating
     steps creep along the direction ``U R, V R⁻ᵀ`` that only the weak ridge pins down.
     """
-    Qu, Ru = torch.linalg.qr(U)
-    Qv, Rv = torch.linalg.qr(V)
-    A, s, Bt = torch.linalg.svd(Ru @ Rv.T)
+    L, s, R = principal_axes(U, V)
     root = torch.sqrt(s)
-    U.copy_(Qu @ A * root)
-    V.copy_(Qv @ Bt.T * root)
+    U.copy_(L * root)
+    V.copy_(R * root)
 
 
 def _alternate(T, W, U, V, b, loss, alpha, eps, offset, objective, max_iter, tol, update_v=True,
@@ -176,7 +169,7 @@ def _alternate(T, W, U, V, b, loss, alpha, eps, offset, objective, max_iter, tol
                 b.copy_(Zv[:, r])
             _rebalance(U, V)
         history.append(float(objective()))
-        if abs(history[-2] - history[-1]) <= tol * max(abs(history[-2]), 1.0):
+        if tol > 0 and abs(history[-2] - history[-1]) <= tol * max(abs(history[-2]), 1.0):
             converged = True
             break
     return history, n_iter, converged
@@ -210,7 +203,8 @@ def glrm(X, rank, loss="quadratic", *, alpha=1.0, offset=True, mask=None, init="
     max_iter : int
         Maximum number of alternating sweeps (one step for U, one for [V, b]).
     tol : float
-        Stop when the objective changes by less than ``tol`` relative to its value.
+        Stop when the objective changes by less than ``tol`` relative to its value (0: run
+        all ``max_iter`` sweeps).
     epsilon : float
         Smoothing of the absolute loss, as a fraction of the data's standard deviation.
     random_state : int, numpy.random.Generator or None
@@ -243,7 +237,7 @@ def glrm(X, rank, loss="quadratic", *, alpha=1.0, offset=True, mask=None, init="
     rank = check_rank(rank, tuple(Xc.shape))
     alpha = check_nonnegative_number(alpha, "alpha")
     max_iter = check_int(max_iter, "max_iter", minimum=1)
-    tol = check_positive(tol, "tol")
+    tol = check_nonnegative_number(tol, "tol")
     epsilon = check_positive(epsilon, "epsilon")
     check_option(init, "init", ("svd", "random"))
     M = check_mask(mask, tuple(Xc.shape))

@@ -10,91 +10,18 @@ values can never change a result. The updates for ``V`` use the same functions o
 The solvers call these functions in every iteration, so they accept the mask either as bool or
 already converted to a 0/1 float tensor (convert it once per fit, not once per call), and
 :func:`loss_from_normal_equations` gives the loss from the last block's ``(G, P)`` without
-reconstructing ``U V^T``.
+reconstructing ``U V^T``. The normal equations and their solver live in
+:mod:`factorlab._linalg` (shared with the tensor models) and are re-exported here.
 """
 
 from __future__ import annotations
 
 import torch
 
+from .._linalg import float_mask, gram_and_rhs, solve_gram
+
 __all__ = ["float_mask", "gram_and_rhs", "solve_gram", "censored_lstsq", "masked_residual_norm",
            "loss_from_normal_equations"]
-
-
-def float_mask(mask: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor | None:
-    """The mask as 0/1 numbers of ``dtype`` (unchanged if it already is; None stays None)."""
-    if mask is None or mask.dtype == dtype:
-        return mask
-    return mask.to(dtype)
-
-def gram_and_rhs(X: torch.Tensor, V: torch.Tensor, mask: torch.Tensor | None = None,
-                 zeroed: bool = False):
-    """The normal equations of ``min_U ||M * (X - U V^T)||_F`` for every row of ``U``.
-
-    Parameters
-    ----------
-    X : tensor of shape (m, n)
-    V : tensor of shape (n, r)
-    mask : bool or 0/1 float tensor of shape (m, n), or None
-    zeroed : bool
-        ``X`` is already zero wherever ``mask`` is False, so ``M * X`` is ``X`` itself and the
-        product is skipped (the solvers zero masked entries once, before iterating).
-
-    Returns
-    -------
-    G : tensor of shape (r, r) without a mask, (m, r, r) with one
-    P : tensor of shape (m, r)
-
-    Examples
-    --------
-    >>> import torch
-    >>> X, V = torch.ones(3, 4, dtype=torch.float64), torch.ones(4, 1, dtype=torch.float64)
-    >>> G, P = gram_and_rhs(X, V, torch.tensor([[1, 1, 0, 0]] * 3).bool())
-    >>> G.shape, P[:, 0].tolist()
-    (torch.Size([3, 1, 1]), [2.0, 2.0, 2.0])
-    """
-    if mask is None:
-        return V.T @ V, X @ V
-    Mf = float_mask(mask, V.dtype)
-    P = (X if zeroed else Mf * X) @ V
-    m, r = Mf.shape[0], V.shape[1]
-    # G_i = sum_j M_ij v_j v_j^T for every row at once: one (m, n) x (n, r(r+1)/2) product of
-    # the mask with the outer products of V's rows (upper triangle only: G_i is symmetric),
-    # rather than m small weighted Gram products.
-    rows, cols = torch.triu_indices(r, r, device=V.device)
-    upper = Mf @ (V[:, rows] * V[:, cols])
-    G = torch.empty((m, r, r), dtype=V.dtype, device=V.device)
-    G[:, rows, cols] = upper
-    G[:, cols, rows] = upper
-    return G, P
-
-
-def solve_gram(G: torch.Tensor, P: torch.Tensor) -> torch.Tensor:
-    """Solve ``U G = P`` (``G`` shared, ``(r, r)``) or ``u_i G_i = p_i`` (batched ``G``).
-
-    Cholesky on the symmetric Gram matrices; a system that is singular (a zero factor column,
-    or a row with fewer observed entries than the rank) gets a small ridge ``1e-6 * mean(diag)``
-    so it still has a unique answer.
-
-    Examples
-    --------
-    >>> import torch
-    >>> G = torch.tensor([[4.0, 0.0], [0.0, 1.0]], dtype=torch.float64)
-    >>> solve_gram(G, torch.tensor([[8.0, 3.0]], dtype=torch.float64)).tolist()
-    [[2.0, 3.0]]
-    """
-    shared = G.ndim == 2
-    Gb = G[None] if shared else G
-    L, info = torch.linalg.cholesky_ex(Gb)
-    if bool((info > 0).any()):
-        r = Gb.shape[-1]
-        diag = torch.diagonal(Gb, dim1=-2, dim2=-1).mean(-1)
-        ridge = (1e-6 * diag + 1e-12) * (info > 0).to(Gb.dtype)
-        eye = torch.eye(r, dtype=Gb.dtype, device=Gb.device)
-        L = torch.linalg.cholesky(Gb + ridge[:, None, None] * eye)
-    if shared:
-        return torch.cholesky_solve(P.T, L[0]).T
-    return torch.cholesky_solve(P[:, :, None], L)[:, :, 0]
 
 
 def censored_lstsq(X: torch.Tensor, V: torch.Tensor, mask: torch.Tensor | None = None):

@@ -26,11 +26,13 @@ import torch
 from tqdm.auto import tqdm
 
 from .._backend import check_random_state, like_input, to_torch
-from .._validate import (check_array, check_int, check_mask, check_option, check_positive,
-                         check_rank)
+from .._linalg import (dead_components, float_mask, gram_and_rhs, hals_update, nnls_gram,
+                       revive_component)
+from .._validate import (check_array, check_int, check_mask, check_nonnegative_number,
+                         check_option, check_rank)
+from ..base import cast_like_input_dtype, result_dtype
 from ._base import MatrixFactorization, MatrixFit
-from .masked import float_mask, gram_and_rhs, loss_from_normal_equations, masked_residual_norm
-from .nnls import nnls_gram
+from .masked import loss_from_normal_equations, masked_residual_norm
 
 __all__ = ["nmf", "NMF"]
 
@@ -44,42 +46,6 @@ INITS = ("random", "nndsvd", "nndsvda")
 _INNER_ALPHA = 0.5
 _INNER_TOL = 0.01
 _MAX_INNER = 20
-
-
-def _hals_block(A: torch.Tensor, G: torch.Tensor, P: torch.Tensor, sweeps: int) -> torch.Tensor:
-    """A few HALS sweeps over the columns of ``A`` for fixed normal equations ``(G, P)``.
-
-    Column k becomes ``max(0, (p_k - sum_{j != k} G_kj a_j) / G_kk)``. Dividing row k of ``G``
-    and ``P`` by ``G_kk`` once and zeroing the diagonal turns each column update into a single
-    fused matrix-vector product plus a clip, which keeps the Python overhead per column small.
-    """
-    batched = G.ndim == 3
-    # G_kk = 0 only when the partner column is all zero; then p_k = 0 too and the update is 0
-    denom = torch.diagonal(G, dim1=-2, dim2=-1).clamp_min(1e-300)
-    At = A.T.contiguous()  # rows of At are the columns of A: contiguous updates
-    Ps = (P / denom).T.contiguous()
-    if batched:  # (m, r, r) -> (r, r, m): Gs[k] holds row k of every row's Gram matrix
-        Gs = (G / denom[:, :, None]).permute(1, 2, 0).contiguous()
-        Gs[torch.arange(G.shape[1]), torch.arange(G.shape[1])] = 0
-    else:
-        Gs = G / denom[:, None]
-        Gs.fill_diagonal_(0)
-    AtT = At.T
-    first = None
-    for _ in range(sweeps):
-        before = At.clone()
-        for k in range(At.shape[0]):
-            if batched:
-                new = Ps[k] - (Gs[k] * At).sum(0)
-            else:
-                new = torch.addmv(Ps[k], AtT, Gs[k], alpha=-1)
-            torch.clamp_min(new, 0, out=At[k])
-        change = float(torch.linalg.norm(At - before))
-        if first is None:
-            first = change
-        elif change <= _INNER_TOL * first:
-            break
-    return At.T.contiguous()
 
 
 def _mu_block(A: torch.Tensor, G: torch.Tensor, P: torch.Tensor) -> torch.Tensor:
@@ -149,6 +115,26 @@ def _revive(A: torch.Tensor) -> torch.Tensor:
     return A
 
 
+def _revive_dead(Xt, Mf, U, V):
+    """Re-seed every dead component (all-zero column of U or V) with the best nonnegative
+    rank-one fit to the residual, where that lowers the loss (:func:`revive_component`).
+    Returns the factors and whether anything changed."""
+    dead = dead_components([U, V])
+    if not bool(dead.any()):
+        return U, V, False
+    U, V, changed = U.clone(), V.clone(), False
+    for k in torch.nonzero(dead)[:, 0].tolist():
+        U[:, k], V[:, k] = 0, 0
+        R = Xt - U @ V.T  # Xt is zero where unobserved
+        if Mf is not None:
+            R = R * Mf
+        term = revive_component(R, [True, True], weights=Mf)
+        if term is not None:
+            U[:, k], V[:, k] = term
+            changed = True
+    return U, V, changed
+
+
 def _normalise(U: torch.Tensor, V: torch.Tensor):
     """Unit-norm columns of V (scale moved into U), components sorted by the norm of U."""
     norms = torch.linalg.norm(V, dim=0)
@@ -180,8 +166,8 @@ def nmf(X, rank, solver="hals", init="random", mask=None, max_iter=500, tol=1e-6
         Maximum number of outer iterations (one update of U and one of V).
     tol : float
         Stop when the relative error decreases by less than ``tol`` (relatively) in one
-        iteration.
-    random_state : int, numpy Generator or None
+        iteration; 0 runs all ``max_iter`` iterations.
+    random_state : int, numpy Generator, RandomState or None
         Seed of the random start.
     progress : bool
         Show a tqdm progress bar.
@@ -190,7 +176,8 @@ def nmf(X, rank, solver="hals", init="random", mask=None, max_iter=500, tol=1e-6
     -------
     MatrixFit
         ``U`` (samples x rank) and ``V`` (features x rank, unit-norm columns), components sorted
-        by size; ``loss_history`` is the relative error ``||X - U V^T||_F / ||X||_F`` after each
+        by size, NumPy for NumPy input and tensors for tensor input, float32 for float32 input
+        and float64 otherwise (the arithmetic is float64); ``loss_history`` is the relative error ``||X - U V^T||_F / ||X||_F`` after each
         iteration (observed entries only with a mask).
 
     Examples
@@ -207,7 +194,7 @@ def nmf(X, rank, solver="hals", init="random", mask=None, max_iter=500, tol=1e-6
     solver = check_option(solver, "solver", SOLVERS)
     mask_arr = check_mask(mask, tuple(X_arr.shape))
     max_iter = check_int(max_iter, "max_iter", minimum=1)
-    tol = check_positive(tol, "tol")
+    tol = check_nonnegative_number(tol, "tol")
     rng = check_random_state(random_state)
     Xt = to_torch(X_arr, dtype=torch.float64)
     M = None if mask_arr is None else to_torch(mask_arr).bool().to(Xt.device)
@@ -226,7 +213,7 @@ def nmf(X, rank, solver="hals", init="random", mask=None, max_iter=500, tol=1e-6
 
     def update(A, G, P, sweeps):
         if solver == "hals":
-            return _revive(_hals_block(A, G, P, sweeps))
+            return _revive(hals_update(A, G, P, sweeps, inner_tol=_INNER_TOL))
         if solver == "anls":
             return nnls_gram(G, P, init=A)
         return _mu_block(A, G, P)
@@ -241,15 +228,24 @@ def nmf(X, rank, solver="hals", init="random", mask=None, max_iter=500, tol=1e-6
         V = update(V, G, P, sweeps_v)
         # ||M * (X - U V^T)||^2 from the last block's (G, P): no reconstruction
         loss = np.sqrt(loss_from_normal_equations(norm_sq, G, P, V) / norm_sq)
+        revived = False
+        if solver == "anls":
+            # exact NNLS keeps a dead component dead (HALS' _revive handles its own)
+            U, V, revived = _revive_dead(Xt, Mf, U, V)
+            if revived:
+                loss = float(masked_residual_norm(Xt, U, V, Mf)) / max(norm, 1e-300)
         history.append(loss)
         if progress:
             bar.set_postfix(error=f"{loss:.4g}")
-        if prev - loss <= tol * prev:
+        if tol > 0 and not revived and prev - loss <= tol * prev:
             converged = True
             break
         prev = loss
     U, V = _normalise(U, V)
-    return MatrixFit(like_input(U, X), like_input(V, X), np.asarray(history), it, converged)
+    # computed in float64; returned in the input's floating dtype (float32 stays float32)
+    dtype = result_dtype(X_arr)
+    U, V = (cast_like_input_dtype(like_input(A, X), dtype) for A in (U, V))
+    return MatrixFit(U, V, np.asarray(history), it, converged)
 
 
 class NMF(MatrixFactorization):

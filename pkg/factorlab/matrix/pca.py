@@ -21,9 +21,11 @@ import torch
 from tqdm.auto import tqdm
 
 from .._backend import check_random_state, like_input, to_torch
-from .._validate import check_array, check_int, check_mask, check_positive, check_rank
+from .._linalg import float_mask, gram_and_rhs, principal_axes, solve_gram
+from .._validate import check_array, check_int, check_mask, check_nonnegative_number, check_rank
+from ..base import cast_like_input_dtype, result_dtype
 from ._base import MatrixFactorization, MatrixFit
-from .masked import float_mask, gram_and_rhs, loss_from_normal_equations, solve_gram
+from .masked import loss_from_normal_equations
 
 __all__ = ["pca_als", "PCA"]
 
@@ -63,10 +65,8 @@ def _principal_axes(U: torch.Tensor, V: torch.Tensor):
     ``R_u R_v^T = A S B^T`` is the SVD of the small core, so ``U' V'^T = U V^T`` and the columns
     come out ordered by singular value. Signs: the largest entry of each axis is positive.
     """
-    Qu, Ru = torch.linalg.qr(U)
-    Qv, Rv = torch.linalg.qr(V)
-    A, s, Bt = torch.linalg.svd(Ru @ Rv.T)
-    U_out, V_out = Qu @ (A * s), Qv @ Bt.T
+    L, s, V_out = principal_axes(U, V)
+    U_out = L * s
     idx = V_out.abs().argmax(0)
     signs = torch.sign(V_out[idx, torch.arange(V_out.shape[1], device=V.device)])
     signs[signs == 0] = 1
@@ -92,7 +92,7 @@ def pca_als(X, rank, center=True, mask=None, max_iter=500, tol=1e-9, loss_tol=1e
         Maximum number of ALS sweeps (one update of U and one of V).
     tol : float
         Stop when the subspace spanned by ``V`` moves by less than ``tol`` (root sum of squared
-        sines of the principal angles) in one sweep.
+        sines of the principal angles) in one sweep (0: run all ``max_iter`` sweeps).
     loss_tol : float
         Masked fits only: also stop when the relative error on the observed entries decreases
         by less than ``loss_tol`` (relatively) in one sweep. The default 1e-6 settles the
@@ -100,7 +100,7 @@ def pca_als(X, rank, center=True, mask=None, max_iter=500, tol=1e-9, loss_tol=1e
         missing at a rank above the true one, the fixed budget often used for speckled
         cross-validation); lower it (e.g. 1e-12) to polish a masked fit. Complete data stop on ``tol`` alone, so they
         still reach the truncated SVD to ~1e-8.
-    random_state : int, numpy Generator or None
+    random_state : int, numpy Generator, RandomState or None
         Seed of the Gaussian starting ``V``.
     progress : bool
         Show a tqdm progress bar.
@@ -109,7 +109,8 @@ def pca_als(X, rank, center=True, mask=None, max_iter=500, tol=1e-9, loss_tol=1e
     -------
     MatrixFit
         ``U`` (scores, samples x rank) and ``V`` (orthonormal principal axes, features x rank),
-        components ordered by explained variance; ``loss_history`` holds the relative error
+        components ordered by explained variance (NumPy for NumPy input, tensors for tensor
+        input; float32 for float32 input, float64 otherwise); ``loss_history`` holds the relative error
         ``||Xc - U V^T||_F / ||Xc||_F`` of the (centred) data after each sweep; ``mean`` the
         column means (``None`` when ``center=False``).
 
@@ -126,8 +127,8 @@ def pca_als(X, rank, center=True, mask=None, max_iter=500, tol=1e-9, loss_tol=1e
     """
     Xt, M, rank, mean = _prepare(X, mask, rank, center)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
-    tol = check_positive(tol, "tol")
-    loss_tol = check_positive(loss_tol, "loss_tol")
+    tol = check_nonnegative_number(tol, "tol")
+    loss_tol = check_nonnegative_number(loss_tol, "loss_tol")
     rng = check_random_state(random_state)
     V = torch.from_numpy(rng.standard_normal((Xt.shape[1], rank))).to(Xt.device)
     norm_sq = float(torch.linalg.norm(Xt)) ** 2  # masked entries of Xt are already zero
@@ -145,15 +146,17 @@ def pca_als(X, rank, center=True, mask=None, max_iter=500, tol=1e-9, loss_tol=1e
         loss = np.sqrt(loss_from_normal_equations(norm_sq, G, P, V) / max(norm_sq, 1e-300))
         history.append(loss)
         Q_new = torch.linalg.qr(V)[0]
-        if _subspace_change(Q_old, Q_new) < tol or (M is not None
+        if _subspace_change(Q_old, Q_new) < tol or (M is not None and loss_tol > 0
                                                     and prev - loss < loss_tol * prev):
             converged = True
             break
         Q_old, prev = Q_new, loss
     U, V, _ = _principal_axes(U, V)
-    mean_out = None if mean is None else like_input(mean, X)
-    return MatrixFit(like_input(U, X), like_input(V, X), np.asarray(history), it, converged,
-                     mean_out)
+    # computed in float64; returned in the input's floating dtype (float32 stays float32)
+    dtype = result_dtype(X)
+    U, V = (cast_like_input_dtype(like_input(A, X), dtype) for A in (U, V))
+    mean_out = None if mean is None else cast_like_input_dtype(like_input(mean, X), dtype)
+    return MatrixFit(U, V, np.asarray(history), it, converged, mean_out)
 
 
 class PCA(MatrixFactorization):

@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 from .._backend import check_random_state, like_input, to_torch
 from ..prox import soft_threshold
 from .._validate import (check_array, check_int, check_mask, check_nonnegative_number,
-                         check_option, check_positive, check_rank)
+                         check_option, check_rank)
 from ._base import MatrixFactorization, MatrixFit
 
 __all__ = ["sparse_pca", "sparse_nmf", "SparsePCA", "SparseNMF"]
@@ -114,7 +114,7 @@ def bcd_factorize(X, W, U, V, *, alpha=0.0, ball=False, nonneg_u=False, nonneg_v
             if masked:
                 R = Rk - W * torch.outer(U[:, k], v)
         history.append(objective())
-        if history[-2] - history[-1] <= tol * max(abs(history[-2]), 1e-300):
+        if tol > 0 and history[-2] - history[-1] <= tol * max(abs(history[-2]), 1e-300):
             converged = True
             break
     return history, n_iter, converged
@@ -125,7 +125,7 @@ def _prepare(X, rank, alpha, mask, max_iter, tol, nonnegative, device):
     rank = check_rank(rank, tuple(Xc.shape))
     alpha = check_nonnegative_number(alpha, "alpha")
     max_iter = check_int(max_iter, "max_iter", minimum=1)
-    tol = check_positive(tol, "tol")
+    tol = check_nonnegative_number(tol, "tol")
     M = check_mask(mask, tuple(Xc.shape))
     T = to_torch(Xc, device=device)
     W = None if M is None else to_torch(M, device=T.device, dtype=T.dtype)
@@ -203,7 +203,8 @@ def sparse_pca(X, rank, alpha, *, mask=None, center=True, init="svd", max_iter=5
     max_iter : int
         Maximum number of sweeps over the columns.
     tol : float
-        Stop when the objective decreases by less than ``tol`` relative to its value.
+        Stop when the objective decreases by less than ``tol`` relative to its value (0: run
+        all ``max_iter`` sweeps).
     random_state : int, numpy.random.Generator or None
     device : str or torch.device, optional
         Where to compute; default: the CPU for NumPy input, the tensor's device otherwise.

@@ -15,9 +15,12 @@ import numpy as np
 import torch
 
 from .._backend import like_input, to_torch, torch_generator
-from .._validate import check_array, check_int, check_mask, check_option, check_positive
+from .._linalg import dead_components, revive_component
+from .._validate import (check_array, check_int, check_mask, check_nonnegative_number,
+                         check_option)
+from ..base import cast_like_input_dtype, result_dtype
 from ._ops import cp_to_tensor, grams, hadamard_except, khatri_rao, mttkrp, unfold
-from ._solve import hals_gram, hals_gram_batched, solve_gram, solve_gram_batched
+from ._solve import hals_gram, masked_normal_equations, solve_gram
 
 __all__ = ["CPResult", "cp_als"]
 
@@ -122,10 +125,35 @@ def _masked_update(Xn, Mn, factors, n, nonneg):
     """Censored least squares for mode ``n``: one r x r system per row, over its observed
     entries only."""
     K = khatri_rao([f for k, f in enumerate(factors) if k != n])
-    r = K.shape[1]
-    G = (Mn @ (K[:, :, None] * K[:, None, :]).reshape(-1, r * r)).reshape(-1, r, r)
-    P = Xn @ K
-    return hals_gram_batched(factors[n], G, P) if nonneg else solve_gram_batched(G, P)
+    G, P = masked_normal_equations(Xn, Mn, K)
+    return hals_gram(factors[n], G, P) if nonneg else solve_gram(G, P)
+
+
+def _revive_dead(Xt, Mf, factors, nonneg, free) -> bool:
+    """Re-seed dead components of a fit with nonnegative modes (:func:`revive_component`):
+    an all-zero column stays zero under HALS, and the least-squares modes then follow it to
+    zero, so without this a component that dies once is lost for good. Each dead component
+    gets the best rank-one fit to the residual, if that lowers the loss. Returns whether any
+    factor changed."""
+    dead = dead_components([factors[n] for n in free])
+    if not bool(dead.any()):
+        return False
+    changed = False
+    for k in torch.nonzero(dead)[:, 0].tolist():
+        for n in free:
+            factors[n] = factors[n].clone()
+            factors[n][:, k] = 0
+        R = Xt - cp_to_tensor(factors)  # Xt is zero where unobserved
+        if Mf is not None:
+            R = R * Mf
+        fixed = [None if n in free else factors[n][:, k] for n in range(len(factors))]
+        term = revive_component(R, nonneg, fixed=fixed, weights=Mf)
+        if term is None:
+            continue
+        for n in free:
+            factors[n][:, k] = term[n]
+        changed = True
+    return changed
 
 
 def cp_als(X, rank, *, mask=None, nonneg=False, missing="exact", init="random", fixed_modes=(),
@@ -161,13 +189,15 @@ def cp_als(X, rank, *, mask=None, nonneg=False, missing="exact", init="random", 
     max_iter : int
         Maximum number of sweeps.
     tol : float
-        Stop when the relative error changes by less than ``tol`` in one sweep.
-    random_state : int, numpy Generator or None
+        Stop when the relative error changes by less than ``tol`` in one sweep; 0 runs all
+        ``max_iter`` sweeps.
+    random_state : int, numpy Generator, RandomState or None
 
     Returns
     -------
     CPResult
-        ``factors`` (NumPy for NumPy input, tensors on the input's device for tensor input),
+        ``factors`` (NumPy for NumPy input, tensors on the input's device for tensor input;
+        float32 for float32 input, float64 otherwise),
         ``loss_history``, ``n_iter``, ``converged``.
 
     Examples
@@ -183,7 +213,7 @@ def cp_als(X, rank, *, mask=None, nonneg=False, missing="exact", init="random", 
     Xa = check_array(X, "X", ndim=tuple(range(2, _MAX_NDIM + 1)))
     rank = check_int(rank, "rank", minimum=1)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
-    tol = check_positive(tol, "tol")
+    tol = check_nonnegative_number(tol, "tol")
     missing = check_option(missing, "missing", ("exact", "em"))
     mask = check_mask(mask, tuple(Xa.shape))
     N = Xa.ndim
@@ -210,8 +240,8 @@ def cp_als(X, rank, *, mask=None, nonneg=False, missing="exact", init="random", 
         fill = torch.where(M, Xt, Xt.sum() / M.sum())
     factors = _init_factors(init, fill, rank, nonneg_modes, gen, norm_x)
     exact_masked = M is not None and missing == "exact"
-    if M is not None:
-        Mf = M.to(Xt.dtype)
+    Mf = None if M is None else M.to(Xt.dtype)
+    revive = any(nonneg_modes[n] for n in free)
     if exact_masked:
         unfolded = {n: (unfold(Xt, n), unfold(Mf, n)) for n in free}
 
@@ -238,7 +268,14 @@ def cp_als(X, rank, *, mask=None, nonneg=False, missing="exact", init="random", 
             G = hadamard_except(grams(factors), n)
             P = mttkrp(fill, factors, n)
             factors[n] = hals_gram(factors[n], G, P) if nonneg_modes[n] else solve_gram(G, P)
-        if M is None:
+        # on the observed entries, so the reported (observed) loss falls also under EM
+        revived = revive and _revive_dead(Xt, Mf, factors, nonneg_modes, free)
+        if revived:
+            Xhat = cp_to_tensor(factors)
+            history.append(((Xt - Xhat if M is None else Xt - Xhat * Mf).norm() / norm_x).item())
+            if missing == "em":
+                fill = torch.where(M, Xt, Xhat)
+        elif M is None:
             # cheap objective on the last mode updated: ||X||² - 2<X, X̂> + ||X̂||²
             A = factors[free[-1]]
             sq = norm_x**2 - 2 * (P * A).sum() + (G * (A.T @ A)).sum()
@@ -248,10 +285,11 @@ def cp_als(X, rank, *, mask=None, nonneg=False, missing="exact", init="random", 
             history.append(masked_loss(Xhat))
             if missing == "em":
                 fill = torch.where(M, Xt, Xhat)
-        if abs(history[-2] - history[-1]) < tol:
+        if tol > 0 and not revived and abs(history[-2] - history[-1]) < tol:
             converged = True
             break
 
-    out = [like_input(f, X) for f in factors]
+    # NumPy input is computed in float64 and returned in its floating dtype (float32 stays)
+    out = [cast_like_input_dtype(like_input(f, X), result_dtype(Xa)) for f in factors]
     return CPResult(out, np.asarray(history), len(history) - 1, converged)
 

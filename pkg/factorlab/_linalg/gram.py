@@ -1,0 +1,83 @@
+"""Normal equations of (masked, weighted) least squares, for every row at once."""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = ["float_mask", "weighted_gram", "gram_and_rhs"]
+
+
+def float_mask(mask: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor | None:
+    """The mask as 0/1 numbers of ``dtype`` (unchanged if it already is; None stays None).
+
+    Examples
+    --------
+    >>> import torch
+    >>> float_mask(torch.tensor([True, False]), torch.float64).tolist()
+    [1.0, 0.0]
+    """
+    if mask is None or mask.dtype == dtype:
+        return mask
+    return mask.to(dtype)
+
+
+def weighted_gram(weights: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
+    """``A^T diag(w_i) A`` for every row ``w_i`` of ``weights``, shape ``(m, r, r)``.
+
+    ``G_i = sum_j w_ij a_j a_j^T`` for all rows in one ``(m, n) x (n, r(r+1)/2)`` product of
+    the weights with the pairwise products of ``A``'s columns (upper triangle only: ``G_i`` is
+    symmetric), so no ``m x n x r`` array is built and no small product is done per row.
+
+    Parameters
+    ----------
+    weights : tensor of shape (m, n)
+        A 0/1 mask or any nonnegative weights.
+    A : tensor of shape (n, r)
+
+    Examples
+    --------
+    >>> import torch
+    >>> A = torch.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=torch.float64)
+    >>> weighted_gram(torch.tensor([[1.0, 0.0]], dtype=torch.float64), A)[0].tolist()
+    [[1.0, 2.0], [2.0, 4.0]]
+    """
+    m, r = weights.shape[0], A.shape[1]
+    rows, cols = torch.triu_indices(r, r, device=A.device)
+    upper = weights @ (A[:, rows] * A[:, cols])
+    G = torch.empty((m, r, r), dtype=A.dtype, device=A.device)
+    G[:, rows, cols] = upper
+    G[:, cols, rows] = upper
+    return G
+
+
+def gram_and_rhs(X: torch.Tensor, V: torch.Tensor, mask: torch.Tensor | None = None,
+                 zeroed: bool = False):
+    """The normal equations of ``min_U ||M * (X - U V^T)||_F`` for every row of ``U``.
+
+    Parameters
+    ----------
+    X : tensor of shape (m, n)
+    V : tensor of shape (n, r)
+    mask : bool or 0/1 float tensor of shape (m, n), or None
+    zeroed : bool
+        ``X`` is already zero wherever ``mask`` is False, so ``M * X`` is ``X`` itself and the
+        product is skipped (the solvers zero masked entries once, before iterating).
+
+    Returns
+    -------
+    G : tensor of shape (r, r) without a mask, (m, r, r) with one
+    P : tensor of shape (m, r)
+
+    Examples
+    --------
+    >>> import torch
+    >>> X, V = torch.ones(3, 4, dtype=torch.float64), torch.ones(4, 1, dtype=torch.float64)
+    >>> G, P = gram_and_rhs(X, V, torch.tensor([[1, 1, 0, 0]] * 3).bool())
+    >>> G.shape, P[:, 0].tolist()
+    (torch.Size([3, 1, 1]), [2.0, 2.0, 2.0])
+    """
+    if mask is None:
+        return V.T @ V, X @ V
+    Mf = float_mask(mask, V.dtype)
+    P = (X if zeroed else Mf * X) @ V
+    return weighted_gram(Mf, V), P
