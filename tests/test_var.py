@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from sklearn.exceptions import NotFittedError
 
 from factorlab.checks import (ExerciseCheckError, check_coupling_graph,
                               check_lasso_alpha_gradient)
@@ -10,6 +11,10 @@ from factorlab.data import var_movie
 from factorlab.var import SparseVAR, VARAutoencoder, sequence_test, var_lasso
 from factorlab.metrics import support_f1
 from factorlab.var.sparse_var import companion_matrix, lagged_design, spectral_radius
+
+
+def to_np(x):
+    return x.detach().numpy()
 
 
 def _simulate(A, T, rng, noise=1.0):
@@ -95,7 +100,38 @@ def test_forecast_iterates_the_var_and_decays_to_mean():
     step1 = var.coefs_[0] @ (z[-1] - var.mean_) + var.mean_
     np.testing.assert_allclose(f[0], step1)
     np.testing.assert_allclose(var.forecast(z, steps=200)[-1], var.mean_, atol=1e-6)
-    np.testing.assert_allclose(var.predict(z)[-1], var.coefs_[0] @ (z[-2] - var.mean_) + var.mean_)
+    pred = var.predict(z)                        # row t: the forecast of z[t + 1]
+    assert pred.shape == z.shape
+    np.testing.assert_allclose(pred[-2], var.coefs_[0] @ (z[-2] - var.mean_) + var.mean_)
+    np.testing.assert_allclose(pred[-1], f[0])
+    assert var.score(z) == pytest.approx(1 - var.prediction_error(z))
+
+
+def test_predict_with_two_lags_counts_presample_rows_as_the_mean():
+    rng = np.random.default_rng(8)
+    A = np.concatenate([_sparse_A(), 0.2 * np.eye(6)[None]])
+    z = _simulate(A, 600, rng)
+    var = SparseVAR(order=2, alpha=0.01).fit(z)
+    pred = var.predict(z)
+    c = z - var.mean_
+    np.testing.assert_allclose(pred[5], var.mean_ + var.coefs_[0] @ c[5] + var.coefs_[1] @ c[4])
+    np.testing.assert_allclose(pred[0], var.mean_ + var.coefs_[0] @ c[0])
+    # float32 data give float32 coefficients and predictions; the fit itself is in float64
+    v32 = SparseVAR(order=2, alpha=0.01).fit(z.astype(np.float32))
+    assert v32.coefs_.dtype == np.float32 and v32.predict(z.astype(np.float32)).dtype == np.float32
+    np.testing.assert_allclose(v32.coefs_, var.coefs_, atol=1e-4)
+
+
+def test_sparse_var_is_a_scikit_learn_estimator():
+    from sklearn.base import clone
+    from sklearn.utils.estimator_checks import check_estimator
+
+    results = check_estimator(SparseVAR(order=1, alpha=0.05), on_fail=None)
+    assert [r["check_name"] for r in results if r["status"] == "failed"] == []
+    model = SparseVAR(order=-3, alpha="x")            # stored untouched, checked by fit
+    assert clone(model).get_params()["order"] == -3
+    with pytest.raises(ValueError, match="order"):
+        model.fit(np.ones((10, 2)))
 
 
 def test_companion_matrix_and_path():
@@ -167,16 +203,25 @@ def test_bad_inputs():
         SparseVAR(order=0).fit(z)
     with pytest.raises(ValueError, match="time points"):
         lagged_design(z[:2], order=2)
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError):
         SparseVAR().predict(z)
-    with pytest.raises(ValueError, match="variables"):
+    with pytest.raises(ValueError, match="2 features"):
         SparseVAR().fit(z).predict(z[:, :2])
+    with pytest.raises(ValueError, match="1 sample"):
+        SparseVAR().fit(z[:1])
     with pytest.raises(ValueError, match="too few blocks"):
         sequence_test(z, z, block_length=40)
+    movie = np.zeros((20, 32, 32))
     with pytest.raises(ValueError, match="multiples of 4"):
-        VARAutoencoder((30, 32))
+        VARAutoencoder((30, 32)).fit(movie)
+    with pytest.raises(ValueError, match="multiples of 4"):
+        VARAutoencoder().fit(np.zeros((20, 30, 32)))
+    with pytest.raises(ValueError, match="frame_shape is"):
+        VARAutoencoder((16, 16)).fit(movie)
     with pytest.raises(ValueError, match="mode"):
-        VARAutoencoder((32, 32), mode="joint")
+        VARAutoencoder((32, 32), mode="joint").fit(movie)
+    with pytest.raises(NotFittedError):
+        VARAutoencoder().encode(movie)
 
 
 # -- the autoencoder ---------------------------------------------------------------------------
@@ -189,6 +234,7 @@ def small():
 
 def test_prediction_gradient_reaches_the_encoder(small):
     model = VARAutoencoder((16, 16), latent_dim=4, device="cpu", random_state=0)
+    model.reset_parameters()
     X = torch.tensor(small.movie, dtype=torch.float32)
     model.mean_frame.copy_(X.mean(0))
     out = model(X[:100])
@@ -201,21 +247,48 @@ def test_prediction_gradient_reaches_the_encoder(small):
 
 def test_fit_is_seeded_and_save_load_roundtrip(small, tmp_path):
     movie0 = small.movie.copy()
-    kw = dict(latent_dim=4, device="cpu", random_state=3)
-    a = VARAutoencoder((16, 16), **kw).fit(small.movie, n_steps=6, window=64)
-    b = VARAutoencoder((16, 16), **kw).fit(small.movie, n_steps=6, window=64)
+    kw = dict(latent_dim=4, n_steps=6, window=64, device="cpu", random_state=3)
+    a = VARAutoencoder((16, 16), **kw).fit(small.movie)
+    b = VARAutoencoder(**kw).fit(small.movie)              # frame shape from the movie
     np.testing.assert_array_equal(a.encode(small.movie), b.encode(small.movie))
     np.testing.assert_array_equal(small.movie, movie0)
     a.save(tmp_path / "m.pt")
-    c = VARAutoencoder.load(tmp_path / "m.pt", device="cpu")
+    c = VARAutoencoder.load(tmp_path / "m.pt")
+    assert c.get_params() == a.get_params() and c.frame_shape_ == (16, 16)
     np.testing.assert_allclose(c.encode(small.movie), a.encode(small.movie))
     np.testing.assert_allclose(c.var_.coefs_, a.var_.coefs_)
+    assert c.var_.alpha_max_ == a.var_.alpha_max_
     assert c.prediction_error(small.movie) == pytest.approx(a.prediction_error(small.movie))
 
 
+def test_autoencoder_is_a_torch_module_and_an_estimator(small):
+    from sklearn.base import clone
+
+    bad = VARAutoencoder(frame_shape=(3,), latent_dim=-1, channels="x", device="nowhere",
+                         random_state="seed")            # stored untouched, checked by fit
+    assert bad.get_params()["channels"] == "x"
+    with pytest.raises((ValueError, TypeError)):
+        bad.fit(small.movie)
+    model = VARAutoencoder(latent_dim=4, n_steps=3, window=32, device="cpu",
+                           random_state=0).double()
+    weights = [p for p in model.parameters()]
+    movie = torch.tensor(small.movie[:100], requires_grad=True)
+    model.fit(movie)
+    assert movie.grad is None                                    # the user's tensor untouched
+    assert all(a is b for a, b in zip(weights, model.parameters()))   # filled in place
+    assert model.param_dtype == torch.float64 and model.encode(movie).dtype == torch.float64
+    np.testing.assert_array_equal(to_np(model.transform(movie)), to_np(model.encode(movie)))
+    copy = clone(model)
+    assert copy.get_params() == model.get_params()
+    with pytest.raises(NotFittedError):
+        copy.transform(small.movie)
+    with pytest.raises(ValueError, match="features"):
+        model.transform(np.zeros((10, 8, 8)))
+
+
 def test_two_stage_and_outputs(small):
-    model = VARAutoencoder((16, 16), latent_dim=4, mode="two_stage", device="cpu",
-                           random_state=0).fit(small.movie, n_steps=5, window=64)
+    model = VARAutoencoder((16, 16), latent_dim=4, mode="two_stage", n_steps=5, window=64,
+                           device="cpu", random_state=0).fit(small.movie)
     assert np.all(model.loss_history_[:, 1] == 0)  # no prediction term while training
     assert model.forecast(small.movie[:50], steps=4).shape == (4, 16, 16)
     omega = model.contribution_map(small.movie, max_frames=40)
@@ -226,8 +299,9 @@ def test_two_stage_and_outputs(small):
 
 
 def test_end_to_end_training_lowers_prediction_loss(small):
-    model = VARAutoencoder((16, 16), latent_dim=4, device="cpu", random_state=0)
-    model.fit(small.movie, n_steps=60, window=128, lr=5e-3)
+    model = VARAutoencoder((16, 16), latent_dim=4, n_steps=60, window=128, lr=5e-3,
+                           device="cpu", random_state=0)
+    model.fit(small.movie)
     h = model.loss_history_
     assert h[-10:, 1].mean() < h[:10, 1].mean()
 

@@ -269,7 +269,7 @@ class ModuleEstimator(Estimator, nn.Module):
         """Give ``param`` the value (and, if it differs, the shape) of ``value``, keeping the
         same Parameter object; an uninitialised (lazy) parameter is materialised first."""
         with torch.no_grad():
-            if isinstance(param, nn.parameter.UninitializedParameter):
+            if isinstance(param, nn.parameter.UninitializedTensorMixin):   # parameter or buffer
                 param.materialize(tuple(value.shape))
             if tuple(param.shape) != tuple(value.shape):
                 param.data = value.detach().to(device=param.device, dtype=param.dtype).clone()
@@ -326,9 +326,10 @@ class ModuleEstimator(Estimator, nn.Module):
         elif params.get("device") not in (None, "auto", "cpu") and not torch.cuda.is_available():
             params["device"] = "cpu"
         model = cls(**params)
-        own = dict(model.named_parameters())
+        # lazy (uninitialised) parameters and buffers take their shapes from the file
+        own = {**dict(model.named_parameters()), **dict(model.named_buffers())}
         for key, value in blob["state_dict"].items():
-            if isinstance(own.get(key), nn.parameter.UninitializedParameter):
+            if isinstance(own.get(key), nn.parameter.UninitializedTensorMixin):
                 own[key].materialize(tuple(value.shape))
         model.load_state_dict(blob["state_dict"])
         for name, value in blob["learned"].items():

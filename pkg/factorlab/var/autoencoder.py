@@ -10,16 +10,33 @@ train the autoencoder for reconstruction only, fit the VAR afterwards.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 import torch
 from torch import nn
 
+from sklearn.base import TransformerMixin
+
 from .._backend import check_random_state, like_input, resolve_device, to_numpy, to_torch
 from .._validate import (check_array, check_int, check_nonnegative_number, check_option,
                          check_positive)
-from .sparse_var import SparseVAR, lagged_design, spectral_radius, var_lasso
+from ..base import ModuleEstimator, NotFittedError, resolve_dtype
+from ..csc.crsae import _placement
+from .sparse_var import SparseVAR, lagged_design, var_lasso
 
 __all__ = ["VARAutoencoder"]
+
+
+def _check_frame_shape(shape, name):
+    shape = tuple(shape)
+    if len(shape) != 2:
+        raise ValueError(f"{name} must be (height, width), got {shape!r}.")
+    H, W = (check_int(v, name, minimum=4) for v in shape)
+    if H % 4 or W % 4:
+        raise ValueError(f"{name} must be multiples of 4 (two stride-2 layers), got "
+                         f"{(H, W)}; crop or pad the movie.")
+    return H, W
 
 
 def _progress(iterable, enabled, desc):
@@ -30,7 +47,15 @@ def _progress(iterable, enabled, desc):
     return tqdm(iterable, desc=desc)
 
 
-class VARAutoencoder(nn.Module):
+def _lazy(layer, device, dtype):
+    """``layer`` (built on the meta device, so that no random numbers are drawn) with
+    uninitialised weight and bias, which :meth:`VARAutoencoder.reset_parameters` fills."""
+    layer.weight = nn.UninitializedParameter(device=device, dtype=dtype)
+    layer.bias = nn.UninitializedParameter(device=device, dtype=dtype)
+    return layer
+
+
+class VARAutoencoder(TransformerMixin, ModuleEstimator):
     """Convolutional autoencoder whose latent series follows a sparse VAR(p).
 
     Loss (all terms relative, so their weights do not depend on the data's units)::
@@ -45,8 +70,9 @@ class VARAutoencoder(nn.Module):
 
     Parameters
     ----------
-    frame_shape : (int, int)
-        Height and width, both multiples of 4.
+    frame_shape : (int, int) or None
+        Height and width, both multiples of 4; ``None`` takes them from the movie in ``fit``
+        (given, they are checked against it).
     latent_dim : int
         Size ``d`` of the latent vector per frame.
     order : int
@@ -59,17 +85,38 @@ class VARAutoencoder(nn.Module):
     prediction_weight, variance_weight : float
     standardize : bool
         Fit the VAR on unit-variance latents (see :func:`~factorlab.var.var_lasso`).
-    device : str
-        ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``.
-    random_state : int
+    n_steps : int
+        Adam steps of :meth:`fit`.
+    window : int
+        Consecutive frames per step (at most the movie's length, at least ``order + 2``).
+    lr : float
+        Adam's step size.
+    device : str or torch.device
+        Where the parameters are created (``"auto"``: CUDA when available); ``fit`` trains
+        where they are, so ``model.to(...)`` is respected.
+    dtype : {None, "float32", "float64"}
+        Dtype of the network (default float32); the latent VAR is fitted in float64.
+    random_state : int, numpy Generator, RandomState or None
         Seeds the weights and the training windows.
+    progress : bool
+        Show a progress bar over the steps.
 
     Attributes
     ----------
     var_ : SparseVAR
-        The VAR fitted on the latents of the whole training movie after training.
+        The VAR fitted on the latents of the whole training movie after training (rebuilt
+        from the buffers ``var_coefs``, ``var_mean``, so it survives :meth:`save`/:meth:`load`).
     loss_history_ : ndarray of shape (n_steps, 3)
         Reconstruction, prediction and variance terms at every step.
+    frame_shape_ : tuple of int
+        The frame shape learned from the movie.
+
+    Notes
+    -----
+    Takes movies ``(T, H, W)`` (3-D data, so scikit-learn's 2-D estimator checks do not
+    apply); :meth:`transform` is :meth:`encode`, the latent series ``(T, d)``. Parameters and
+    buffers are created uninitialised at construction and given their shapes and values in
+    place by :meth:`fit` (:meth:`reset_parameters`).
 
     Examples
     --------
@@ -77,49 +124,118 @@ class VARAutoencoder(nn.Module):
     >>> from factorlab.data import var_movie
     >>> data = var_movie(n_frames=200, shape=(16, 16), n_network=4, n_distractors=2,
     ...                  n_edges=2, random_state=0)
-    >>> model = VARAutoencoder((16, 16), latent_dim=4, device="cpu", random_state=0)
-    >>> model = model.fit(data.movie, n_steps=5, window=64)
+    >>> model = VARAutoencoder(latent_dim=4, n_steps=5, window=64, device="cpu",
+    ...                        random_state=0).fit(data.movie)
     >>> model.encode(data.movie).shape, model.var_.coefs_.shape
     ((200, 4), (1, 4, 4))
     """
 
-    def __init__(self, frame_shape, latent_dim=8, order=1, alpha=0.05, mode="end_to_end",
+    _input_ndim = 3
+
+    def __init__(self, frame_shape=None, latent_dim=8, order=1, alpha=0.05, mode="end_to_end",
                  channels=(8, 16), prediction_weight=1.0, variance_weight=0.1, standardize=True,
-                 device="auto", random_state=0):
+                 n_steps=300, window=256, lr=3e-3, device="auto", dtype=None, random_state=0,
+                 progress=False):
         super().__init__()
-        if len(frame_shape) != 2:
-            raise ValueError(f"frame_shape must be (height, width), got {frame_shape!r}.")
-        H, W = (check_int(s, "frame_shape", minimum=4) for s in frame_shape)
-        if H % 4 or W % 4:
-            raise ValueError(f"frame_shape must be multiples of 4 (two stride-2 layers), got "
-                             f"{(H, W)}; crop or pad the movie.")
-        self.config = dict(
-            frame_shape=(H, W), latent_dim=check_int(latent_dim, "latent_dim", minimum=1),
-            order=check_int(order, "order", minimum=1),
-            alpha=check_nonnegative_number(alpha, "alpha"),
-            mode=check_option(mode, "mode", ("end_to_end", "two_stage")),
-            channels=tuple(check_int(c, "channels", minimum=1) for c in channels),
-            prediction_weight=check_nonnegative_number(prediction_weight, "prediction_weight"),
-            variance_weight=check_nonnegative_number(variance_weight, "variance_weight"),
-            standardize=bool(standardize), random_state=check_int(random_state, "random_state"))
-        c1, c2 = self.config["channels"]
-        flat = c2 * (H // 4) * (W // 4)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(random_state)
-            self.encoder = nn.Sequential(
-                nn.Conv2d(1, c1, 3, stride=2, padding=1), nn.ELU(),
-                nn.Conv2d(c1, c2, 3, stride=2, padding=1), nn.ELU(),
-                nn.Flatten(), nn.Linear(flat, latent_dim))
-            self.decoder = nn.Sequential(
-                nn.Linear(latent_dim, flat), nn.ELU(), nn.Unflatten(1, (c2, H // 4, W // 4)),
-                nn.ConvTranspose2d(c2, c1, 4, stride=2, padding=1), nn.ELU(),
-                nn.ConvTranspose2d(c1, 1, 4, stride=2, padding=1))
-        self.register_buffer("mean_frame", torch.zeros(H, W))
-        self.register_buffer("var_coefs", torch.zeros(order, latent_dim, latent_dim,
+        self.frame_shape = frame_shape
+        self.latent_dim = latent_dim
+        self.order = order
+        self.alpha = alpha
+        self.mode = mode
+        self.channels = channels
+        self.prediction_weight = prediction_weight
+        self.variance_weight = variance_weight
+        self.standardize = standardize
+        self.n_steps = n_steps
+        self.window = window
+        self.lr = lr
+        self.device = device
+        self.dtype = dtype
+        self.random_state = random_state
+        self.progress = progress
+        dev, dt = _placement(self)
+        # the architecture is fixed; the sizes (channels, latent_dim, frame) come in fit
+        self.encoder = nn.Sequential(
+            _lazy(nn.Conv2d(1, 1, 3, stride=2, padding=1, device="meta"), dev, dt), nn.ELU(),
+            _lazy(nn.Conv2d(1, 1, 3, stride=2, padding=1, device="meta"), dev, dt), nn.ELU(),
+            nn.Flatten(), _lazy(nn.Linear(1, 1, device="meta"), dev, dt))
+        self.decoder = nn.Sequential(_lazy(nn.Linear(1, 1, device="meta"), dev, dt), nn.ELU())
+        self.upsample = nn.Sequential(
+            _lazy(nn.ConvTranspose2d(1, 1, 4, stride=2, padding=1, device="meta"), dev, dt),
+            nn.ELU(),
+            _lazy(nn.ConvTranspose2d(1, 1, 4, stride=2, padding=1, device="meta"), dev, dt))
+        self.register_buffer("mean_frame", nn.parameter.UninitializedBuffer(device=dev, dtype=dt))
+        for name in ("var_coefs", "var_mean"):
+            self.register_buffer(name, nn.parameter.UninitializedBuffer(
+                device=dev, dtype=torch.float64))
+        # penalty of the latent VAR and its alpha_max_ (NaN until fitted)
+        self.register_buffer("var_alphas", torch.full((2,), torch.nan, device=dev,
                                                       dtype=torch.float64))
-        self.register_buffer("var_mean", torch.zeros(latent_dim, dtype=torch.float64))
-        self.device_ = resolve_device(device)
-        self.to(self.device_)
+
+    # -- hyperparameters -------------------------------------------------------------------
+    def _settings(self) -> dict:
+        """The hyperparameters, checked (``fit`` calls this; nothing is stored)."""
+        channels = tuple(self.channels)
+        if len(channels) != 2:
+            raise ValueError(f"channels must be two ints, got {self.channels!r}.")
+        out = dict(
+            latent_dim=check_int(self.latent_dim, "latent_dim", minimum=1),
+            order=check_int(self.order, "order", minimum=1),
+            alpha=check_nonnegative_number(self.alpha, "alpha"),
+            mode=check_option(self.mode, "mode", ("end_to_end", "two_stage")),
+            channels=tuple(check_int(c, "channels", minimum=1) for c in channels),
+            prediction_weight=check_nonnegative_number(self.prediction_weight,
+                                                       "prediction_weight"),
+            variance_weight=check_nonnegative_number(self.variance_weight, "variance_weight"),
+            n_steps=check_int(self.n_steps, "n_steps", minimum=1),
+            lr=check_positive(self.lr, "lr"))
+        out["window"] = check_int(self.window, "window", minimum=out["order"] + 2)
+        if self.frame_shape is not None:
+            out["frame_shape"] = _check_frame_shape(self.frame_shape, "frame_shape")
+        resolve_device(self.device)
+        resolve_dtype(self.dtype)
+        return out
+
+    def _seed(self) -> int:
+        rs = self.random_state
+        if isinstance(rs, (numbers.Integral, np.integer)) and not isinstance(rs, bool):
+            return check_int(rs, "random_state", minimum=0)
+        return int(check_random_state(rs).integers(2**63 - 1))
+
+    def reset_parameters(self, frame_shape=None, seed=None) -> None:
+        """Give every layer its shape and its seeded starting weights (PyTorch's default
+        initialisation, drawn in the order of the layers from ``random_state`` on the CPU, so
+        the same seed gives the same network on any device); zero mean frame and VAR.
+
+        ``frame_shape`` defaults to the ``frame_shape`` hyperparameter, else to the frames
+        seen by the last ``fit``."""
+        cfg = self._settings()
+        shape = frame_shape or cfg.get("frame_shape") or getattr(self, "frame_shape_", None)
+        if shape is None:
+            raise ValueError("reset_parameters needs the frame shape: pass frame_shape= to "
+                             "the constructor or call fit(movie).")
+        H, W = _check_frame_shape(shape, "frame_shape")
+        (c1, c2), d, p = cfg["channels"], cfg["latent_dim"], cfg["order"]
+        flat = c2 * (H // 4) * (W // 4)
+        dt = self.param_dtype
+        with torch.random.fork_rng(devices=[]):
+            torch.random.default_generator.manual_seed(self._seed() if seed is None else seed)
+            reference = [nn.Conv2d(1, c1, 3, stride=2, padding=1, dtype=dt),
+                         nn.Conv2d(c1, c2, 3, stride=2, padding=1, dtype=dt),
+                         nn.Linear(flat, d, dtype=dt), nn.Linear(d, flat, dtype=dt),
+                         nn.ConvTranspose2d(c2, c1, 4, stride=2, padding=1, dtype=dt),
+                         nn.ConvTranspose2d(c1, 1, 4, stride=2, padding=1, dtype=dt)]
+        for own, ref in zip(self._layers(), reference):
+            self._set_parameter(own.weight, ref.weight)
+            self._set_parameter(own.bias, ref.bias)
+        self._set_parameter(self.mean_frame, torch.zeros(H, W))
+        self._set_parameter(self.var_coefs, torch.zeros(p, d, d))
+        self._set_parameter(self.var_mean, torch.zeros(d))
+        self.var_alphas.fill_(torch.nan)
+
+    def _layers(self):
+        return [self.encoder[0], self.encoder[2], self.encoder[5], self.decoder[0],
+                self.upsample[0], self.upsample[2]]
 
     # -- the model -------------------------------------------------------------------------
     def _encode(self, X):
@@ -127,7 +243,9 @@ class VARAutoencoder(nn.Module):
         return self.encoder((X - self.mean_frame)[:, None])
 
     def _decode(self, Z):
-        return self.decoder(Z)[:, 0] + self.mean_frame
+        H, W = self.mean_frame.shape
+        hidden = self.decoder(Z).reshape(Z.shape[0], -1, H // 4, W // 4)
+        return self.upsample(hidden)[:, 0] + self.mean_frame
 
     def forward(self, X):
         """Encode, fit the lasso VAR on the latents, predict and decode.
@@ -142,19 +260,19 @@ class VARAutoencoder(nn.Module):
         differentiable) and ``prediction`` (T - p, d): the one-step VAR predictions of the latents.
         """
         Z = self._encode(X)
-        coefs, mean = var_lasso(Z.double(), self.config["order"], self.config["alpha"],
-                                standardize=self.config["standardize"])
+        coefs, mean = var_lasso(Z.double(), self.order, self.alpha,
+                                standardize=self.standardize)
         return dict(reconstruction=self._decode(Z), latents=Z, coefs=coefs,
                     prediction=self._predict(Z, coefs, mean))
 
     def _predict(self, Z, coefs, mean):
         p, d = coefs.shape[0], coefs.shape[1]
-        Phi, _ = lagged_design(Z.double() - mean, p)
-        B = coefs.permute(1, 0, 2).reshape(d, p * d)
-        return (Phi @ B.T + mean).to(Z.dtype)
+        Phi, _ = lagged_design(Z.double() - mean.double(), p)
+        B = coefs.double().permute(1, 0, 2).reshape(d, p * d)
+        return (Phi @ B.T + mean.double()).to(Z.dtype)
 
     def _loss_terms(self, X, end_to_end):
-        p = self.config["order"]
+        p = self.order
         if end_to_end:
             out = self.forward(X)
             Z, X_hat = out["latents"], out["reconstruction"]
@@ -169,60 +287,74 @@ class VARAutoencoder(nn.Module):
         return recon, pred, variance
 
     # -- training --------------------------------------------------------------------------
-    def fit(self, movie, n_steps=300, window=256, lr=3e-3, progress=False):
-        """Train on one movie (T, H, W) with random contiguous windows; returns ``self``.
+    def fit(self, X, y=None):
+        """Train on one movie ``(T, H, W)`` with random contiguous windows; returns ``self``.
 
-        The mean frame is taken from ``movie``. Each step encodes ``window`` consecutive frames,
-        fits the VAR on their latents (end-to-end mode) and takes one Adam step. Afterwards the
-        VAR ``var_`` is fitted on the latents of the whole movie (both modes).
+        Starts from :meth:`reset_parameters` (the frame shape from ``X``); the mean frame is
+        taken from ``X``. Each of ``n_steps`` steps encodes ``window`` consecutive frames, fits
+        the VAR on their latents (end-to-end mode) and takes one Adam step. Afterwards the VAR
+        ``var_`` is fitted on the latents of the whole movie (both modes). ``y`` is ignored.
         """
-        X = self._movie(movie)
-        n_steps = check_int(n_steps, "n_steps", minimum=1)
-        window = check_int(window, "window", minimum=self.config["order"] + 2)
-        window = min(window, X.shape[0])
-        lr = check_positive(lr, "lr")
-        rng = check_random_state(self.config["random_state"])
-        self.mean_frame.copy_(X.mean(0))
-        end_to_end = self.config["mode"] == "end_to_end"
-        optimizer = torch.optim.Adam(list(self.encoder.parameters())
-                                     + list(self.decoder.parameters()), lr=lr)
+        cfg = self._settings()
+        arr = self._validate_input(X, "X", reset=True)
+        shape = _check_frame_shape(arr.shape[1:], "X's frames")
+        if "frame_shape" in cfg and cfg["frame_shape"] != shape:
+            raise ValueError(f"X's frames are {shape}, but frame_shape is {cfg['frame_shape']}.")
+        seed = self._seed()
+        self.reset_parameters(shape, seed=seed)
+        self.frame_shape_ = shape
+        movie = self._as_module_input(arr)
+        window = min(cfg["window"], movie.shape[0])
+        # the windows' stream follows the weights' seed (one int seeds both)
+        rng = check_random_state(seed)
+        self._set_parameter(self.mean_frame, movie.mean(0))
+        end_to_end = cfg["mode"] == "end_to_end"
+        optimizer = torch.optim.Adam([p for layer in self._layers() for p in layer.parameters()],
+                                     lr=cfg["lr"])
         history = []
         self.train()
-        for _ in _progress(range(n_steps), progress, "VARAutoencoder"):
-            start = int(rng.integers(0, X.shape[0] - window + 1))
-            recon, pred, variance = self._loss_terms(X[start:start + window], end_to_end)
-            loss = (recon + self.config["prediction_weight"] * pred
-                    + self.config["variance_weight"] * variance)
+        for _ in _progress(range(cfg["n_steps"]), self.progress, "VARAutoencoder"):
+            start = int(rng.integers(0, movie.shape[0] - window + 1))
+            recon, pred, variance = self._loss_terms(movie[start:start + window], end_to_end)
+            loss = (recon + cfg["prediction_weight"] * pred + cfg["variance_weight"] * variance)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             history.append([float(recon.detach()), float(pred.detach()), float(variance.detach())])
         self.eval()
         self.loss_history_ = np.array(history)
-        self.refit_var(movie)
+        self.refit_var(arr)
         return self
 
     def refit_var(self, movie, alpha=None):
         """Fit the latent VAR on the whole ``movie`` (optionally with another ``alpha``)."""
-        alpha = self.config["alpha"] if alpha is None else alpha
+        alpha = self.alpha if alpha is None else alpha
         Z = to_numpy(self.encode(movie)).astype(np.float64)
-        self.var_ = SparseVAR(self.config["order"], alpha,
-                              standardize=self.config["standardize"]).fit(Z)
-        self.var_coefs.copy_(torch.as_tensor(self.var_.coefs_))
-        self.var_mean.copy_(torch.as_tensor(self.var_.mean_))
+        var = SparseVAR(self.order, alpha, standardize=self.standardize).fit(Z)
+        self._set_parameter(self.var_coefs, torch.as_tensor(var.coefs_))
+        self._set_parameter(self.var_mean, torch.as_tensor(var.mean_))
+        self.var_alphas.copy_(torch.tensor([float(alpha), var.alpha_max_]))
         return self
+
+    @property
+    def var_(self) -> SparseVAR:
+        """The latent VAR (a fitted :class:`SparseVAR`), rebuilt from the buffers."""
+        if not bool(torch.isfinite(self.var_alphas).all()):
+            raise NotFittedError("The latent VAR is not fitted: call fit(movie) or "
+                                 "refit_var(movie).")
+        alpha, alpha_max = (float(a) for a in self.var_alphas)
+        var = SparseVAR(self.order, alpha, standardize=self.standardize)
+        return var._set_fitted(to_numpy(self.var_coefs).astype(np.float64),
+                               to_numpy(self.var_mean).astype(np.float64), alpha_max)
 
     # -- using a trained model -------------------------------------------------------------
     def _movie(self, movie, name="movie"):
+        self._check_fitted()
         movie = check_array(movie, name, ndim=3)
-        if tuple(movie.shape[1:]) != self.config["frame_shape"]:
-            raise ValueError(f"{name} frames must be {self.config['frame_shape']}, got "
+        if tuple(movie.shape[1:]) != tuple(self.mean_frame.shape):
+            raise ValueError(f"{name} frames must be {tuple(self.mean_frame.shape)}, got "
                              f"{tuple(movie.shape[1:])}.")
-        return to_torch(movie, device=self.device_, dtype=torch.float32)
-
-    def _check_var(self):
-        if not hasattr(self, "var_"):
-            raise RuntimeError("The latent VAR is not fitted: call fit(movie) or refit_var(movie).")
+        return self._as_module_input(movie)
 
     @torch.no_grad()
     def encode(self, movie, chunk=512):
@@ -231,10 +363,16 @@ class VARAutoencoder(nn.Module):
         Z = torch.cat([self._encode(X[i:i + chunk]) for i in range(0, X.shape[0], chunk)])
         return like_input(Z, movie)
 
+    def transform(self, X):
+        """The latent series ``(T, d)`` of the movie ``X``: :meth:`encode`."""
+        self._validate_input(X, "X", reset=False)
+        return self.encode(X)
+
     @torch.no_grad()
     def decode(self, Z, chunk=512):
         """Frames (T, H, W) from latents (T, d), the mean frame added back."""
-        Zt = to_torch(check_array(Z, "Z", ndim=2), device=self.device_, dtype=torch.float32)
+        self._check_fitted()
+        Zt = self._as_module_input(check_array(Z, "Z", ndim=2))
         out = torch.cat([self._decode(Zt[i:i + chunk]) for i in range(0, Zt.shape[0], chunk)])
         return like_input(out, Z)
 
@@ -251,12 +389,10 @@ class VARAutoencoder(nn.Module):
 
     def prediction_error(self, movie) -> float:
         """Relative one-step latent prediction error ``1 - R^2`` of the fitted VAR on ``movie``."""
-        self._check_var()
         return self.var_.prediction_error(to_numpy(self.encode(movie)).astype(np.float64))
 
     def forecast(self, context, steps):
         """Decode the VAR's ``steps``-ahead forecast from the last frames of ``context``."""
-        self._check_var()
         Z = to_numpy(self.encode(context)).astype(np.float64)
         return like_input(to_torch(self.decode(self.var_.forecast(Z, steps))), context)
 
@@ -270,7 +406,7 @@ class VARAutoencoder(nn.Module):
         -------
         ndarray of shape (H, W)
         """
-        self._check_var()
+        self._check_fitted()
         X = self._movie(movie)[:max_frames].clone().requires_grad_(True)
         pred = self._predict(self._encode(X), self.var_coefs, self.var_mean)
         squares = torch.zeros_like(X)
@@ -278,29 +414,3 @@ class VARAutoencoder(nn.Module):
             (g,) = torch.autograd.grad(pred[:, i].sum(), X, retain_graph=True)
             squares += g ** 2
         return to_numpy(squares.sqrt().mean(0))
-
-    # -- persistence -----------------------------------------------------------------------
-    def save(self, path):
-        """Save the configuration, the weights and the latent VAR (``torch.save`` of tensors)."""
-        state = {k: v.detach().cpu() for k, v in self.state_dict().items()}
-        torch.save({"config": {k: list(v) if isinstance(v, tuple) else v
-                               for k, v in self.config.items()},
-                    "state_dict": state, "fitted": hasattr(self, "var_")}, path)
-
-    @classmethod
-    def load(cls, path, device="auto"):
-        """Load a model written by :meth:`save` (``weights_only=True``: no pickled code)."""
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-        model = cls(**blob["config"], device=device)
-        model.load_state_dict(blob["state_dict"])
-        if blob["fitted"]:
-            var = SparseVAR(model.config["order"], model.config["alpha"],
-                            standardize=model.config["standardize"])
-            var.coefs_ = model.var_coefs.cpu().numpy()
-            var.mean_ = model.var_mean.cpu().numpy()
-            var.n_features_in_ = var.coefs_.shape[1]
-            var.support_ = np.abs(var.coefs_).max(0) > 0
-            var.spectral_radius_ = spectral_radius(var.coefs_)
-            model.var_ = var
-        model.eval()
-        return model

@@ -11,9 +11,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .._backend import check_random_state, like_input, to_numpy, to_torch
+from .._backend import like_input, to_numpy, to_torch
 from .._validate import (check_array, check_fraction, check_int, check_nonnegative_number,
                          check_option)
+from ..base import Estimator, cast_like_input_dtype, result_dtype
 from .lasso import check_keep_graph, lasso_on_gram
 
 __all__ = ["lagged_design", "var_lasso", "companion_matrix", "spectral_radius", "SparseVAR"]
@@ -162,8 +163,13 @@ def spectral_radius(coefs) -> float:
     return float(np.abs(np.linalg.eigvals(companion_matrix(coefs))).max())
 
 
-class SparseVAR:
+class SparseVAR(Estimator):
     """A VAR(p) whose coefficient matrices are fitted by the lasso (one per output, via LARS).
+
+    A forecaster, not a transformer: ``fit(X)`` learns the dynamics of a series ``X`` of
+    shape ``(T, d)`` (time points as samples, variables as features); :meth:`predict` returns,
+    for every row ``t`` of a series, the one-step forecast ``z_hat_{t+1}`` made at time ``t``;
+    :meth:`score` is the R^2 of those forecasts; :meth:`forecast` iterates the VAR further.
 
     Parameters
     ----------
@@ -189,6 +195,13 @@ class SparseVAR:
         Of the companion matrix; ``< 1`` means the fitted VAR is stable.
     alpha_max_ : float
         Smallest ``alpha`` for which every coefficient is zero.
+    n_features_in_ : int
+        Number of variables ``d``.
+
+    Notes
+    -----
+    ``coefs_`` and ``mean_`` (and the predictions) take the floating dtype of the data
+    (float32 stays float32); the lasso itself is solved in float64.
 
     Examples
     --------
@@ -202,6 +215,10 @@ class SparseVAR:
     [[1, 0, 0], [1, 1, 0], [0, 0, 1]]
     >>> var.forecast(z[-1:], steps=2).shape
     (2, 3)
+    >>> var.predict(z).shape                   # row t: the forecast of z[t + 1]
+    (400, 3)
+    >>> round(var.score(z), 2)
+    0.68
     """
 
     def __init__(self, order=1, alpha=0.05, center=True, standardize=True):
@@ -210,70 +227,124 @@ class SparseVAR:
         self.center = center
         self.standardize = standardize
 
-    def fit(self, Z):
-        """Fit on a (T, d) series or a list of series; returns ``self``."""
-        self.order = check_int(self.order, "order", minimum=1)
+    def _check_order(self) -> int:
+        return check_int(self.order, "order", minimum=1)
+
+    def _series(self, X, reset):
+        """``X`` (one series or a list of them), checked."""
+        if isinstance(X, (list, tuple)) and X and getattr(X[0], "ndim", np.ndim(X[0])) == 2:
+            series = [self._validate_input(z, f"X[{i}]", reset=reset and i == 0)
+                      for i, z in enumerate(X)]
+            if any(z.shape[1] != series[0].shape[1] for z in series):
+                raise ValueError("all series in X must have the same number of variables "
+                                 "(columns).")
+            return series
+        return [self._validate_input(X, "X", reset=reset)]
+
+    def fit(self, X, y=None):
+        """Fit on a ``(T, d)`` series or a list of series (lags never cross from one to the
+        next); ``y`` is ignored. Returns ``self``."""
+        order = self._check_order()
         check_nonnegative_number(self.alpha, "alpha")
-        coefs, mean = var_lasso(Z, self.order, self.alpha, self.center, self.standardize)
-        self.coefs_, self.mean_ = to_numpy(coefs), to_numpy(mean)
+        series = self._series(X, reset=True)
+        for z in series:
+            if z.shape[0] <= order:
+                raise ValueError(f"X has {z.shape[0]} sample(s) (time points); a VAR({order}) "
+                                 f"needs more than {order}.")
+        out_dtype = result_dtype(series[0])
+        arrays = [to_numpy(z).astype(np.float64) for z in series]
+        coefs, mean = var_lasso(arrays, order, self.alpha, self.center, self.standardize)
+        centred = [z - mean for z in arrays]
+        if self.standardize:
+            scale = np.sqrt(np.mean(np.concatenate(centred) ** 2, axis=0)).clip(1e-12)
+            centred = [z / scale for z in centred]
+        Phi, Y = lagged_design(centred, order)
+        self._set_fitted(coefs, mean, float(np.abs(Phi.T @ Y).max() / Phi.shape[0]),
+                         np.float32 if out_dtype in (np.float32, torch.float32) else np.float64)
+        return self
+
+    def _set_fitted(self, coefs, mean, alpha_max, dtype=np.float64):
+        """Store the learned attributes of a VAR with these coefficients (also used by the
+        VAR autoencoder to rebuild its latent VAR)."""
+        self.coefs_ = np.asarray(coefs).astype(dtype)
+        self.mean_ = np.asarray(mean).astype(dtype)
         self.n_features_in_ = self.coefs_.shape[1]
         self.support_ = np.abs(self.coefs_).max(0) > 0
         self.spectral_radius_ = spectral_radius(self.coefs_)
-        series = [to_numpy(z) - self.mean_ for z in _as_segments(Z)[0]]
-        if self.standardize:
-            scale = np.sqrt(np.mean(np.concatenate(series) ** 2, axis=0)).clip(1e-12)
-            series = [z / scale for z in series]
-        Phi, Y = lagged_design(series, self.order)
-        self.alpha_max_ = float(np.abs(Phi.T @ Y).max() / Phi.shape[0])
+        self.alpha_max_ = float(alpha_max)
         return self
 
-    def _check_fitted(self):
-        if not hasattr(self, "coefs_"):
-            raise RuntimeError("This SparseVAR is not fitted yet; call fit(Z) first.")
+    def predict(self, X):
+        """One-step forecasts along a series: row ``t`` is ``z_hat_{t+1}``, made from rows
+        ``t, t-1, ..., t-p+1`` of ``X`` (rows before the start count as the mean).
 
-    def predict(self, Z):
-        """One-step predictions ``z_hat_t`` for ``t = p .. T-1`` of a (T, d) series."""
+        Parameters
+        ----------
+        X : array or tensor of shape (T, d)
+            A series of the ``d`` variables the model was fitted on.
+
+        Returns
+        -------
+        array or tensor of shape (T, d)
+            In the data's floating dtype and container. ``predict(Z)[p - 1:-1]`` are the
+            forecasts of ``X[p:]`` from full histories.
+        """
         self._check_fitted()
-        Z_in = Z
-        Z = check_array(Z, "Z", ndim=2)
-        self._check_width(Z)
+        Z_in = X
+        Z = self._validate_input(X, "X", reset=False)
+        order = self.coefs_.shape[0]
         Zt = to_torch(Z, dtype=torch.float64)
-        mean = torch.as_tensor(self.mean_, device=Zt.device)
-        Phi, _ = lagged_design(Zt - mean, self.order)
-        B = torch.as_tensor(self.coefs_, device=Zt.device).permute(1, 0, 2).reshape(
-            self.n_features_in_, -1)
-        return like_input(Phi @ B.T + mean, Z_in)
+        mean = torch.as_tensor(np.asarray(self.mean_, dtype=np.float64), device=Zt.device)
+        centred = Zt - mean
+        # rows before the start at the mean (zero), one dummy row after the end
+        pad = centred.new_zeros((order - 1, centred.shape[1]))
+        Phi, _ = lagged_design(torch.cat([pad, centred, centred[-1:]]), order)
+        B = torch.as_tensor(np.asarray(self.coefs_, dtype=np.float64),
+                            device=Zt.device).permute(1, 0, 2).reshape(self.n_features_in_, -1)
+        out = cast_like_input_dtype(Phi @ B.T + mean, result_dtype(Z))
+        return like_input(out, Z_in)
 
-    def _check_width(self, Z):
-        if Z.shape[1] != self.n_features_in_:
-            raise ValueError(f"Z has {Z.shape[1]} variables but the VAR was fitted on "
-                             f"{self.n_features_in_}.")
+    def _one_step_residuals(self, X):
+        Z = to_numpy(self._validate_input(X, "X", reset=False)).astype(np.float64)
+        p = self.coefs_.shape[0]
+        if Z.shape[0] <= p:
+            raise ValueError(f"X has {Z.shape[0]} sample(s) (time points); scoring a VAR({p}) "
+                             f"needs more than {p}.")
+        pred = np.asarray(to_numpy(self.predict(Z)), dtype=np.float64)[p - 1:-1]
+        return Z, Z[p:] - pred
 
-    def prediction_error(self, Z, relative=True) -> float:
-        """Mean squared one-step error on ``Z``; ``relative`` divides by the variance (1 - R^2)."""
-        Z = to_numpy(check_array(Z, "Z", ndim=2))
-        resid = Z[self.order:] - to_numpy(self.predict(Z))
+    def prediction_error(self, X, relative=True) -> float:
+        """Mean squared one-step error on ``X``; ``relative`` divides by the variance (1 - R^2)."""
+        self._check_fitted()
+        Z, resid = self._one_step_residuals(X)
+        p = self.coefs_.shape[0]
         mse = float(np.mean(resid ** 2))
-        return mse / float(np.mean((Z[self.order:] - Z.mean(0)) ** 2)) if relative else mse
+        return mse / float(np.mean((Z[p:] - Z.mean(0)) ** 2)) if relative else mse
+
+    def score(self, X, y=None) -> float:
+        """R^2 of the one-step forecasts of ``X`` (``1 - prediction_error(X)``; higher is
+        better, as scikit-learn's model selection expects)."""
+        return 1.0 - self.prediction_error(X)
 
     def forecast(self, Z_past, steps):
         """Iterate the VAR ``steps`` ahead from the last ``order`` rows of ``Z_past``."""
         self._check_fitted()
         steps = check_int(steps, "steps", minimum=1)
-        past = to_numpy(check_array(Z_past, "Z_past", ndim=2))
-        self._check_width(past)
-        if past.shape[0] < self.order:
-            raise ValueError(f"Z_past needs at least order={self.order} rows, got {past.shape[0]}.")
-        hist = list(past[-self.order:] - self.mean_)
+        past = to_numpy(self._validate_input(Z_past, "Z_past", reset=False))
+        order = self.coefs_.shape[0]
+        if past.shape[0] < order:
+            raise ValueError(f"Z_past needs at least order={order} rows, got {past.shape[0]}.")
+        hist = list(past[-order:] - self.mean_)
         out = []
         for _ in range(steps):
-            nxt = sum(self.coefs_[k] @ hist[-k - 1] for k in range(self.order))
+            nxt = sum(self.coefs_[k] @ hist[-k - 1] for k in range(order))
             hist.append(nxt)
             out.append(nxt + self.mean_)
         return like_input(torch.as_tensor(np.array(out)), Z_past)
 
-    def coef_path(self, Z, alphas):
+    def coef_path(self, X, alphas):
         """Coefficients along a grid of penalties: an array of shape (n_alphas, order, d, d)."""
+        order = self._check_order()
         alphas = np.atleast_1d(np.asarray(alphas, dtype=float))
-        return np.stack([to_numpy(var_lasso(Z, self.order, float(a), self.center,
+        return np.stack([to_numpy(var_lasso(X, order, float(a), self.center,
                                             self.standardize)[0]) for a in alphas])
