@@ -138,3 +138,30 @@ def test_float32_in_float32_out():
     # float64 (and integer) input gives float64
     assert fl.nmf(X.astype(np.float64), 2, random_state=0).U.dtype == np.float64
     assert fl.pca_als((X * 10).astype(int), 2, random_state=0).U.dtype == np.float64
+
+
+def test_glrm_predict_takes_data_rows():
+    # Before: predict(U) took scores, so scikit-learn's predict(X) failed on data rows.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((30, 2)) @ rng.standard_normal((2, 10))
+    model = fl.GLRM(rank=2, alpha=0.0).fit(X)
+    np.testing.assert_allclose(model.predict(X), model.predict(), atol=1e-6)
+    with pytest.raises(ValueError, match="X has 3 features, but GLRM is expecting 10"):
+        model.predict(X[:, :3])
+
+
+def test_kmeans_transform_checks_the_feature_count():
+    X = np.random.default_rng(0).standard_normal((20, 4))
+    model = fl.KMeansFactorization(rank=2, random_state=0).fit(X)
+    with pytest.raises(ValueError, match="X has 3 features, but KMeansFactorization is expecting 4"):
+        model.transform(X[:, :3])
+    with pytest.raises(ValueError, match="n_samples=1"):
+        fl.KMeansFactorization(rank=2).fit(X[:1])
+
+
+@pytest.mark.parametrize("make", [lambda: fl.SparsePCA(rank=2, alpha=0.1),
+                                  lambda: fl.SparseNMF(rank=2, alpha=0.1)])
+def test_sparse_fit_transform_equals_transform(make):
+    X = np.random.default_rng(0).random((30, 8))
+    model = make()
+    np.testing.assert_allclose(model.fit_transform(X), model.transform(X), atol=1e-12)

@@ -247,7 +247,10 @@ def kmeans_factorization(X, rank, *, mask=None, n_init=10, max_iter=300, random_
     (True, [20.0, 20.0, 20.0])
     """
     Xc = check_array(X)
-    rank = check_int(rank, "rank", minimum=1, maximum=Xc.shape[0])
+    rank = check_int(rank, "rank", minimum=1)
+    if rank > Xc.shape[0]:
+        raise ValueError(f"rank (the number of clusters) must be <= n_samples={Xc.shape[0]}, "
+                         f"got {rank}.")
     n_init = check_int(n_init, "n_init", minimum=1)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     M = check_mask(mask, tuple(Xc.shape))
@@ -325,11 +328,7 @@ class KMeansFactorization(MatrixFactorization):
 
     def transform(self, X_new):
         """One-hot assignment of new rows to their nearest centroid."""
-        self._check_fitted()
-        Xn = check_array(X_new, "X_new")
-        if Xn.shape[1] != self.V_.shape[0]:
-            raise ValueError(f"X_new must have {self.V_.shape[0]} columns (features) like the "
-                             f"data the model was fitted on, got shape {tuple(Xn.shape)}.")
+        Xn = self._validate_input(X_new, reset=False)
         V = to_torch(self.V_)
         T = to_torch(Xn, device=V.device, dtype=V.dtype)
         labels = _Observed(T, None).distances(V).argmin(1)

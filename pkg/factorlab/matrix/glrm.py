@@ -348,14 +348,19 @@ class GLRM(MatrixFactorization):
                                                              dtype=T.dtype)
         self.smoothing_ = _smoothing(T, W, self.epsilon)
 
-    def predict(self, U=None):
-        """Expected data ``E[X] = link⁻¹(U Vᵀ + b)`` for the training rows (or for scores ``U``).
+    def predict(self, X=None):
+        """Expected data ``E[X] = link⁻¹(U Vᵀ + b)``: for the training rows when ``X`` is None,
+        else for the rows of ``X`` (their scores fitted by :meth:`transform`).
+
+        Parameters
+        ----------
+        X : array of shape (n_new, n_features), optional
 
         Returns
         -------
         array of shape (n_samples, n_features)
         """
-        theta = self.reconstruct() if U is None else self.inverse_transform(U)
+        theta = self.reconstruct() if X is None else self.inverse_transform(self.transform(X))
         return like_input(_mean_of(self.loss, to_torch(theta)), theta)
 
     def transform(self, X_new):
@@ -369,11 +374,8 @@ class GLRM(MatrixFactorization):
         -------
         U_new : array of shape (n_new, rank)
         """
-        self._check_fitted()
+        self._validate_input(X_new, reset=False)
         Xn = _check_data(X_new, self.loss)
-        if Xn.shape[1] != self.V_.shape[0]:
-            raise ValueError(f"X_new must have {self.V_.shape[0]} columns (features) like the "
-                             f"data the model was fitted on, got shape {tuple(Xn.shape)}.")
         V = to_torch(self.V_, dtype=torch.float64)
         T = to_torch(Xn, device=V.device, dtype=torch.float64)
         b = (to_torch(self.mean_, device=V.device, dtype=torch.float64)

@@ -330,6 +330,17 @@ class SparsePCA(MatrixFactorization):
         return sparse_pca(X, self.rank, self.alpha, mask=mask, center=self.center, init=self.init,
                           max_iter=self.max_iter, tol=self.tol, random_state=self.random_state,
                           device=self.device, progress=self.progress)
+    def fit_transform(self, X, y=None, *, mask=None):
+        """Fit, then return ``transform(X)``: the least-squares coordinates of the training rows
+        given ``V_``.
+
+        These are not ``U_``: the fit's scores live in the unit ball (which couples the rows,
+        so no row-wise ``transform`` could reproduce them), the coordinates do not; both are
+        kept, as in scikit-learn's ``SparsePCA``. With a ``mask`` (entries may be missing, so
+        ``transform`` cannot see them) this returns ``U_``.
+        """
+        self.fit(X, mask=mask)
+        return self.U_ if mask is not None else self.transform(X)
 
 
 class SparseNMF(MatrixFactorization):
@@ -381,3 +392,15 @@ class SparseNMF(MatrixFactorization):
         return sparse_nmf(X, self.rank, self.alpha, mask=mask, init=self.init,
                           max_iter=self.max_iter, tol=self.tol, random_state=self.random_state,
                           device=self.device, progress=self.progress)
+
+    def fit_transform(self, X, y=None, *, mask=None):
+        """Fit, then return ``transform(X)``: the least-squares coordinates of the training rows
+        given ``V_`` (nonnegative).
+
+        These are not ``U_``: the fit's scores live in the unit ball (which couples the rows,
+        so no row-wise ``transform`` could reproduce them), the coordinates do not; both are
+        kept, as in scikit-learn's ``SparsePCA``. With a ``mask`` (entries may be missing, so
+        ``transform`` cannot see them) this returns ``U_``.
+        """
+        self.fit(X, mask=mask)
+        return self.U_ if mask is not None else self.transform(X)
