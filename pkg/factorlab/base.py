@@ -242,6 +242,20 @@ class ModuleEstimator(Estimator, nn.Module):
     def _init_dtype(self) -> torch.dtype:
         return resolve_dtype(getattr(self, "dtype", None))
 
+    def _init_placement(self) -> tuple[torch.device, torch.dtype]:
+        """``(device, dtype)`` for the parameters created in ``__init__``, which must not
+        raise: a bad ``device`` or ``dtype`` gives the CPU / float32 here, and ``fit`` (which
+        checks them with ``resolve_device`` / ``resolve_dtype``) reports it."""
+        try:
+            dev = self._init_device()
+        except (ValueError, TypeError, RuntimeError):
+            dev = torch.device("cpu")
+        try:
+            dt = self._init_dtype()
+        except (ValueError, TypeError):
+            dt = torch.float32
+        return dev, dt
+
     @property
     def param_device(self) -> torch.device:
         """The device of the module's parameters (where ``fit`` trains)."""

@@ -95,7 +95,7 @@ class _CRsAE(TransformerMixin, ModuleEstimator):
         self.progress = progress
         # Created once; fit gives them their shapes and values in place (a bad device or
         # dtype is reported by fit, so the parameters start on the CPU in float32 then).
-        dev, dt = _placement(self)
+        dev, dt = self._init_placement()
         self.weight = nn.UninitializedParameter(device=dev, dtype=dt)
         self.lam_param = nn.UninitializedParameter(device=dev, dtype=dt, requires_grad=False)
         self.bias = nn.UninitializedParameter(device=dev, dtype=dt, requires_grad=False)
@@ -487,20 +487,6 @@ class _CRsAE(TransformerMixin, ModuleEstimator):
         w = torch.as_tensor(values, dtype=self.weight.dtype, device=self.weight.device)
         self.weight[c] = w / w.norm().clamp_min(1e-12)
         self.L_t.fill_(lipschitz_bound(self.weight))
-
-
-def _placement(model):
-    """Device and dtype for the parameters at construction (CPU/float32 for bad values,
-    which fit then reports)."""
-    try:
-        dev = model._init_device()
-    except (ValueError, TypeError, RuntimeError):
-        dev = torch.device("cpu")
-    try:
-        dt = model._init_dtype()
-    except (ValueError, TypeError):
-        dt = torch.float32
-    return dev, dt
 
 
 def _unit_norm(w: torch.Tensor) -> torch.Tensor:

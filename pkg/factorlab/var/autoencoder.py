@@ -22,7 +22,6 @@ from .._backend import check_random_state, like_input, resolve_device, to_numpy,
 from .._validate import (check_array, check_int, check_nonnegative_number, check_option,
                          check_positive)
 from ..base import ModuleEstimator, NotFittedError, resolve_dtype
-from ..csc.crsae import _placement
 from .sparse_var import SparseVAR, lagged_design, var_lasso
 
 __all__ = ["VARAutoencoder"]
@@ -153,7 +152,7 @@ class VARAutoencoder(TransformerMixin, ModuleEstimator):
         self.dtype = dtype
         self.random_state = random_state
         self.progress = progress
-        dev, dt = _placement(self)
+        dev, dt = self._init_placement()
         # the architecture is fixed; the sizes (channels, latent_dim, frame) come in fit
         self.encoder = nn.Sequential(
             _lazy(nn.Conv2d(1, 1, 3, stride=2, padding=1, device="meta"), dev, dt), nn.ELU(),
