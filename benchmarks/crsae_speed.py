@@ -113,7 +113,8 @@ def main():
     # to settle, so equal accuracy needs a larger T
     for factor in (3.0, 1.5):
         encoder = CRsAE1d(C, K, n_iter=100, lam=factor * universal, sigma=sigma,
-                          init_filters=H32, nonnegative=True, chunk_size=128)
+                          init_filters=H32, nonnegative=True, chunk_size=128,
+                          n_epochs=0).fit(Y)     # n_epochs=0: these filters, no training
         lam_abs = factor * universal * sigma ** 2      # penalty in 1/2||y-Hx||^2 units
         print(f"\n=== lambda = {factor} x universal ===")
         compare(encoder, Y, H, H32, L, lam_abs, curve, n_timed)

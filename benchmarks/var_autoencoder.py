@@ -92,6 +92,7 @@ def training_step_benchmark(repeats):
     base = None
     for mode in ("two_stage", "end_to_end"):
         model = fl.VARAutoencoder((32, 32), latent_dim=8, mode=mode, device="cpu", random_state=0)
+        model.reset_parameters()                 # the seeded network, without training it
         model.mean_frame.copy_(X.mean(0))
         opt = torch.optim.Adam(model.parameters(), lr=1e-3)
 
