@@ -50,24 +50,6 @@ CASES = [
 
 # At most three per estimator, each with its reason.
 EXPECTED_FAILURES = {
-    "SparsePCA": {
-        "check_transformer_general": "to be fixed: transform solves plain least squares, while "
-                                     "fit's U-step is penalised",
-        "check_transformer_data_not_an_array": "same as check_transformer_general",
-    },
-    "SparseNMF": {
-        "check_transformer_general": "to be fixed: transform solves plain NNLS, while fit's "
-                                     "U-step is penalised",
-        "check_transformer_data_not_an_array": "same as check_transformer_general",
-    },
-    "SemiNMF": {
-        "check_transformer_general": "to be fixed: transform is unconstrained least squares",
-        "check_transformer_data_not_an_array": "same as check_transformer_general",
-    },
-    "KMeansFactorization": {
-        "check_n_features_in_after_fitting": "to be fixed: transform is its own",
-        "check_fit2d_1sample": "to be fixed: message",
-    },
 }
 
 
