@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from ._backend import like_input, to_torch
+from ._linalg import thin_svd
 from ._validate import check_nonnegative_number
 
 __all__ = ["soft_threshold", "svt", "L1ProxLoss", "NuclearProxLoss", "l1_prox_loss",
@@ -56,22 +57,6 @@ def soft_threshold(x, threshold):
     return np.sign(x) * np.maximum(np.abs(x) - t, 0)
 
 
-def _thin_svd(X: torch.Tensor):
-    """Thin SVD of a tall or wide matrix without forming anything of size m x m or n x n.
-
-    For a tall ``m x n`` matrix (``m >> n``) a QR first reduces the work to an ``n x n`` SVD:
-    O(m n^2) time and O(m n) memory, which is what makes SVT usable on movies with millions of
-    pixels per frame.
-    """
-    m, n = X.shape
-    if m >= n:
-        Q, R = torch.linalg.qr(X, mode="reduced")
-        Ur, s, Vh = torch.linalg.svd(R, full_matrices=False)
-        return Q @ Ur, s, Vh
-    U, s, Vh = _thin_svd(X.T)
-    return Vh.T, s, U.T
-
-
 def svt(X, threshold, return_rank: bool = False):
     """Singular value thresholding, the proximal map of ``threshold * ||X||_*``.
 
@@ -101,7 +86,7 @@ def svt(X, threshold, return_rank: bool = False):
     T = to_torch(X)
     if T.ndim != 2:
         raise ValueError(f"X must be a 2-D matrix, got shape {tuple(T.shape)}.")
-    U, s, Vh = _thin_svd(T)
+    U, s, Vh = thin_svd(T)
     s_shrunk = torch.clamp(s - threshold, min=0)
     keep = int((s_shrunk > 0).sum())
     out = (U[:, :keep] * s_shrunk[:keep]) @ Vh[:keep]
@@ -130,7 +115,7 @@ class _NuclearProxFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, Q, weight):
-        U, s, Vh = _thin_svd(Q)
+        U, s, Vh = thin_svd(Q)
         # Q - svt(Q, w) = U diag(min(s, w)) V^T; computed here so backward needs no second SVD.
         ctx.save_for_backward((U * torch.clamp(s, max=weight)) @ Vh)
         return weight * s.sum()

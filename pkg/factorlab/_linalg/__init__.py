@@ -1,22 +1,24 @@
 """The linear algebra every factorization in factorlab is built on, one implementation each.
 
-Private: the model modules (:mod:`factorlab.matrix`, :mod:`factorlab.tensor`) import from
+Private: the model modules (:mod:`factorlab.matrix`, :mod:`factorlab.tensor`, :mod:`factorlab.prox`,
+:mod:`factorlab.robust`) import from
 here, and nothing here imports from them (one-way dependencies).
 
 - :mod:`.gram`: the per-row weighted Gram matrices and right-hand sides of masked least squares.
 - :mod:`.solve`: one symmetric (batched) normal-equation solve, exact also when singular.
 - :mod:`.hals`: the HALS column sweep of nonnegative updates.
 - :mod:`.nnls`: nonnegative least squares by block principal pivoting.
-- :mod:`.axes`: principal axes of a product ``U V^T`` (QR of both factors, SVD of the core).
+- :mod:`.axes`: principal axes of a product ``U V^T`` (QR of both factors, SVD of the core),
+  and the thin SVD of a tall or wide matrix through one QR.
 - :mod:`.revive`: re-seeding dead components of nonnegative fits from the residual.
 """
 
-from .axes import principal_axes
+from .axes import principal_axes, thin_svd
 from .gram import float_mask, gram_and_rhs, weighted_gram
 from .hals import hals_update
 from .nnls import nnls, nnls_gram
 from .revive import dead_components, revive_component
 from .solve import solve_gram
 
-__all__ = ["principal_axes", "float_mask", "gram_and_rhs", "weighted_gram", "hals_update",
+__all__ = ["principal_axes", "thin_svd", "float_mask", "gram_and_rhs", "weighted_gram", "hals_update",
            "nnls", "nnls_gram", "dead_components", "revive_component", "solve_gram"]

@@ -37,3 +37,19 @@ def principal_axes(U: torch.Tensor, V: torch.Tensor):
     Qv, Rv = torch.linalg.qr(V)
     A, s, Bt = torch.linalg.svd(Ru @ Rv.T)
     return Qu @ A, s, Qv @ Bt.T
+
+
+def thin_svd(X: torch.Tensor):
+    """Thin SVD of a tall or wide matrix without forming anything of size m x m or n x n.
+
+    For a tall ``m x n`` matrix (``m >> n``) a QR first reduces the work to an ``n x n`` SVD:
+    O(m n^2) time and O(m n) memory, which is what makes SVT usable on movies with millions of
+    pixels per frame.
+    """
+    m, n = X.shape
+    if m >= n:
+        Q, R = torch.linalg.qr(X, mode="reduced")
+        Ur, s, Vh = torch.linalg.svd(R, full_matrices=False)
+        return Q @ Ur, s, Vh
+    U, s, Vh = thin_svd(X.T)
+    return Vh.T, s, U.T

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 
 from .._backend import check_random_state, to_numpy
 from .._validate import check_array, check_fraction, check_int
-from ._models import check_estimator, clone_with, relative_error, run_tasks
+from .models import check_estimator, clone_with, relative_error, run_tasks
 
 __all__ = ["speckled_mask", "cross_validate", "CVResult"]
 
@@ -151,7 +151,7 @@ def cross_validate(estimator, X, ranks, holdout=0.1, replicates=3, random_state=
         Show a ``tqdm`` progress bar.
     n_jobs : int
         Fits run in this many worker processes (see ``run_tasks`` in
-        ``factorlab.assess._models``); the result does not depend on it.
+        ``factorlab.assess.models``); the result does not depend on it.
 
     Returns
     -------

@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from .._backend import check_random_state
 from .._validate import check_array, check_int, check_mask
-from ._models import check_estimator, clone_with, factors_of, relative_error, run_tasks
+from .models import check_estimator, clone_with, factors_of, relative_error, run_tasks
 from .crossval import _check_ranks
 from .similarity import align, similarity
 
@@ -67,7 +67,7 @@ class Ensemble(BaseEstimator):
         Show a ``tqdm`` progress bar.
     n_jobs : int
         Fits run in this many worker processes (see ``run_tasks`` in
-        ``factorlab.assess._models``); the result does not depend on it.
+        ``factorlab.assess.models``); the result does not depend on it.
 
     Attributes
     ----------

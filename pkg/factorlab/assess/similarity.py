@@ -15,7 +15,7 @@ from scipy.optimize import linear_sum_assignment
 
 from .._backend import like_input
 from .._validate import check_option
-from ._models import factors_of
+from .models import factors_of
 
 __all__ = ["similarity", "align"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ..assess._models import factors_of
+from ..assess.models import factors_of
 
 __all__ = ["cp_factor_grid"]
 

@@ -32,7 +32,8 @@ from tqdm.auto import tqdm
 
 from .._backend import to_torch
 from .._validate import check_array, check_int, check_nonnegative_number, check_positive
-from ..prox import _thin_svd, soft_threshold, svt
+from .._linalg import thin_svd
+from ..prox import soft_threshold, svt
 from ._common import RPCAResult, as_matrix, default_lambda, frobenius
 from .solvers import _pcp_candes
 
@@ -41,7 +42,7 @@ __all__ = ["rpca_forward_backward", "rpca_admm", "project_foreground"]
 
 def _svt_with_norm(X, threshold):
     """``svt(X, threshold)`` and the nuclear norm of the result, from one thin SVD."""
-    U, s, Vh = _thin_svd(X)
+    U, s, Vh = thin_svd(X)
     shrunk = torch.clamp(s - threshold, min=0)
     keep = int((shrunk > 0).sum())
     return (U[:, :keep] * shrunk[:keep]) @ Vh[:keep], float(shrunk.sum())
@@ -202,6 +203,6 @@ def project_foreground(frames, L, rtol=1e-3):
     Lm = Lm.reshape(Lm.shape[0], -1)
     if Lm.shape[1] != D.shape[1]:
         raise ValueError(f"L has {Lm.shape[1]} pixels per frame but frames have {D.shape[1]}.")
-    _, s, Vh = _thin_svd(Lm)
+    _, s, Vh = thin_svd(Lm)
     V = Vh[s > rtol * s.max()].T if float(s.max()) > 0 else Vh[:0].T
     return restore(D - (D @ V) @ V.T)

@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .._backend import to_numpy
-from ..assess._models import clone_with, relative_error
+from ..assess.models import clone_with, relative_error
 from ..assess.crossval import cross_validate, speckled_mask
 from ..plot.assess import cv_plot
 

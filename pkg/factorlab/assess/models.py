@@ -1,5 +1,6 @@
-"""What the assessment tools need from any factor model: its factors, its reconstruction, its
-error on a set of entries, and a fresh copy with another rank or seed."""
+"""What the assessment tools (and the plots and widgets built on them) need from any factor
+model: its factors, its error on a set of entries, a fresh copy with another rank or seed, and a
+way to run many independent fits."""
 
 from __future__ import annotations
 
