@@ -61,7 +61,6 @@ def _movie(side: int, frames: int):
 
 def _run_method(method, Y):
     import factorlab as fl
-    import torch
 
     if method == "ialm":
         r = fl.robust.ialm(Y)
@@ -73,7 +72,7 @@ def _run_method(method, Y):
         r = fl.robust.godec(Y, rank=2, random_state=0)
         return r.L, r.S, r.n_iter
     init = "random" if method == "bear_random" else "pca"
-    b = fl.BEAR(2, init=init, random_state=0, device="cpu", dtype=torch.float32).fit(Y)
+    b = fl.BEAR(2, init=init, random_state=0, device="cpu", dtype="float32").fit(Y)
     return b.L_, b.S_, b.n_iter_
 
 
@@ -169,7 +168,7 @@ def ooc_worker(path, out_dir, epochs=50) -> dict:
     bear = fl.BEAR(2, random_state=0, device="cpu", n_epochs=epochs).fit(path)
     t_fit = time.perf_counter() - t0
     t0 = time.perf_counter()
-    bear.transform(path, out_L=os.path.join(out_dir, "L.npy"), out_S=os.path.join(out_dir, "S.npy"))
+    bear.decompose(path, out_L=os.path.join(out_dir, "L.npy"), out_S=os.path.join(out_dir, "S.npy"))
     t_tr = time.perf_counter() - t0
     stop.set()
     th.join()
@@ -193,7 +192,7 @@ def run_out_of_core(spec, frames, workdir, epochs=50):
                           "--ooc-epochs", str(epochs)],
                          capture_output=True, text=True, check=True)
     r = json.loads(out.stdout.strip().splitlines()[-1])
-    print(f"BEAR fit {r['fit_s']:.1f} s ({r['epochs']} epochs, batch {r['batch']}), transform to "
+    print(f"BEAR fit {r['fit_s']:.1f} s ({r['epochs']} epochs, batch {r['batch']}), decompose to "
           f"L.npy + S.npy {r['transform_s']:.1f} s")
     print(f"peak anonymous memory (RssAnon) {r['peak_anon_mb']:.0f} MB (of which {r['base_anon_mb']:.0f} MB "
           f"Python + torch before fit); peak RSS incl. file pages {r['peak_rss_mb']:.0f} MB")

@@ -6,6 +6,8 @@ import pytest
 import torch
 from torch import nn
 
+from sklearn.exceptions import NotFittedError
+
 import factorlab as fl
 from factorlab.data import calcium_movie
 from factorlab.io import save_movie
@@ -62,10 +64,12 @@ def test_streaming_from_a_file_equals_fitting_in_memory(movie, tmp_path, suffix)
     disk = fl.BEAR(2, **kw).fit(path)
     np.testing.assert_array_equal(disk.W_, mem.W_)
     assert disk.L_ is None and disk.loss_history_ == mem.loss_history_
-    L, S = disk.transform(path, out_L=tmp_path / "L.npy", out_S=tmp_path / "S.npy", batch_size=7)
+    L, S = disk.decompose(path, out_L=tmp_path / "L.npy", out_S=tmp_path / "S.npy", batch_size=7)
     assert isinstance(L, np.memmap) and L.shape == movie.Y.shape
     np.testing.assert_allclose(L, mem.L_, atol=1e-6)
     np.testing.assert_allclose(S, mem.S_, atol=1e-6)
+    # the codes of a file are read in chunks too
+    np.testing.assert_allclose(disk.transform(path), mem.transform(movie.Y), atol=1e-6)
 
 
 def test_batch_size_follows_the_memory_budget(movie):
@@ -74,13 +78,19 @@ def test_batch_size_follows_the_memory_budget(movie):
     assert fl.BEAR(1, n_epochs=2, random_state=0).fit(movie.Y).batch_size_ == 64
 
 
-def test_transform_new_frames_and_tensor_in_tensor_out(movie):
+def test_decompose_and_transform_new_frames_and_tensor_in_tensor_out(movie):
     bear = fl.BEAR(2, n_epochs=10, random_state=0).fit(movie.Y[:80])
-    L, S = bear.transform(movie.Y[80:])
+    L, S = bear.decompose(movie.Y[80:])
     assert L.shape == (40, 32, 32)
-    W = torch.from_numpy(bear.W_)
-    np.testing.assert_allclose(L.reshape(40, -1), movie.Y[80:].reshape(40, -1) @ W.numpy() @ W.numpy().T,
-                               atol=1e-5)
+    W = bear.W_
+    flat = movie.Y[80:].reshape(40, -1)
+    np.testing.assert_allclose(L.reshape(40, -1), flat @ W @ W.T, atol=1e-5)
+    # scikit-learn's transformer: one row of codes per frame, and the decoder back
+    codes = bear.transform(movie.Y[80:])
+    assert codes.shape == (40, 2) and codes.dtype == np.float32
+    np.testing.assert_allclose(codes, flat @ W, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(bear.inverse_transform(codes), L.reshape(40, -1), atol=1e-5)
+    np.testing.assert_allclose(bear.fit_transform(movie.Y[:80]), bear.transform(movie.Y[:80]))
     T = torch.from_numpy(movie.Y.copy())
     tb = fl.BEAR(2, n_epochs=5, random_state=0).fit(T)
     assert isinstance(tb.W_, torch.Tensor) and isinstance(tb.L_, torch.Tensor)
@@ -154,23 +164,82 @@ def test_bad_data(movie, tmp_path):
     Y[7, 3, 3] = np.nan
     with pytest.raises(ValueError, match="NaN or inf"):
         fl.BEAR(2).fit(Y)
-    with pytest.raises(ValueError, match="not a movie"):
+    with pytest.raises(ValueError, match="2-D or 3-D"):
         fl.BEAR(2).fit(np.ones(10))
     with pytest.raises(FileNotFoundError):
         fl.BEAR(2).fit(tmp_path / "missing.npy")
-    with pytest.raises(RuntimeError, match="not fitted"):
-        fl.BEAR(2).transform(movie.Y)
+    with pytest.raises(ValueError, match="not a movie"):
+        np.save(tmp_path / "one.npy", np.ones((1, 4, 4)))   # files need 2 frames or more
+        fl.BEAR(2).fit(tmp_path / "one.npy")
+    for method in ("transform", "decompose"):
+        with pytest.raises(NotFittedError):
+            getattr(fl.BEAR(2), method)(movie.Y)
     bear = fl.BEAR(2, n_epochs=2, random_state=0).fit(movie.Y)
-    with pytest.raises(ValueError, match="pixels"):
+    with pytest.raises(ValueError, match="X has 25 features, but BEAR is expecting 1024"):
         bear.transform(np.ones((3, 5, 5)))
+    with pytest.raises(ValueError, match="X has 25 features"):
+        bear.decompose(np.ones((3, 5, 5)))
     with pytest.raises(ValueError, match="both out_L and out_S"):
-        bear.transform(movie.Y, out_L=tmp_path / "L.npy")
+        bear.decompose(movie.Y, out_L=tmp_path / "L.npy")
+    with pytest.raises(ValueError, match="n_pixels=50"):
+        fl.BEAR(2, n_pixels=50).fit(movie.Y)
+    with pytest.raises(ValueError, match="dtype must be"):
+        fl.BEAR(2, dtype="float16").fit(movie.Y)   # accepted by __init__, reported by fit
 
 
 def test_save_and_load_round_trip(movie, tmp_path):
     bear = fl.BEAR(2, n_epochs=5, random_state=0).fit(movie.Y)
     bear.save(tmp_path / "bear.pt")
     back = fl.BEAR.load(tmp_path / "bear.pt")
-    assert back.rank == 2 and back.n_epochs == 5
-    L, _ = back.transform(movie.Y)
+    assert back.get_params() == bear.get_params()
+    L, _ = back.decompose(movie.Y)
     np.testing.assert_array_equal(L, bear.L_)
+    np.testing.assert_array_equal(back.transform(movie.Y), bear.transform(movie.Y))
+
+
+def test_float64_bear_saved_and_loaded_still_transforms(movie, tmp_path):
+    # regression: save used to omit dtype, so a loaded float64 BEAR failed in transform
+    Y = movie.Y.astype(np.float64)
+    bear = fl.BEAR(2, n_epochs=3, dtype="float64", random_state=0).fit(Y)
+    assert bear.weight.dtype == torch.float64 and bear.L_.dtype == np.float64
+    back = fl.BEAR.load(bear.save(tmp_path / "bear64.pt"))
+    assert back.weight.dtype == torch.float64
+    codes = back.transform(Y)
+    assert codes.dtype == np.float64
+    np.testing.assert_array_equal(codes, bear.transform(Y))
+    np.testing.assert_array_equal(back.decompose(Y)[1], bear.S_)
+
+
+def test_the_parameter_is_created_once_and_updated_in_place(movie):
+    bear = fl.BEAR(2, n_epochs=3, random_state=0)
+    weight = bear.weight
+    assert isinstance(weight, nn.parameter.UninitializedParameter)
+    bear.fit(movie.Y)
+    assert bear.weight is weight and weight.shape == (32 * 32, 2)
+    outer = torch.optim.SGD(bear.parameters(), lr=0.1)   # an optimizer outside BEAR
+    bear.fit(movie.Y[::-1].copy())                       # a second fit keeps the object
+    assert bear.weight is weight
+    before = weight.detach().clone()
+    x = torch.from_numpy(movie.Y[:4].reshape(4, -1))
+    outer.zero_grad()
+    bear(x).square().sum().backward()
+    outer.step()
+    assert not torch.equal(weight.detach(), before)      # the outer optimizer still works
+    greedy = fl.BEAR("greedy", max_rank=3, n_epochs=3, random_state=0)
+    weight = greedy.weight
+    assert greedy.fit(movie.Y).weight is weight           # grown in place by the search
+
+
+def test_to_before_fit_is_respected_and_user_tensor_gets_no_grad(movie):
+    bear = fl.BEAR(2, n_epochs=3, random_state=0).to(torch.float64)
+    T = torch.from_numpy(movie.Y.astype(np.float64)).requires_grad_(True)
+    bear.fit(T)
+    assert bear.weight.dtype == torch.float64 and bear.W_.dtype == torch.float64
+    assert bear.L_.dtype == torch.float64 and bear.transform(T).dtype == torch.float64
+    assert T.grad is None
+    # set_params(dtype=...) moves the weight like .to(), so clone + set_params (grid search)
+    # gives the same as constructing with that dtype
+    from sklearn.base import clone
+    moved = clone(fl.BEAR(2, n_epochs=3, random_state=0)).set_params(dtype="float64")
+    assert moved.weight.dtype == torch.float64
+    np.testing.assert_array_equal(moved.fit(T).W_.numpy(), bear.W_.numpy())

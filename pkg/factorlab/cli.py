@@ -93,7 +93,7 @@ def _bear(args) -> None:
         bear.fit(args.movie)
     except ValueError as exc:   # NaN in the movie, rank too large, bad settings
         raise CommandError(str(exc)) from None
-    L, S = bear.transform(args.movie, out_L=out / "L.npy", out_S=out / "S.npy")
+    L, S = bear.decompose(args.movie, out_L=out / "L.npy", out_S=out / "S.npy")
     np.save(out / "W.npy", bear.W_)
     _summary(args, src, bear, L, S, out)
     print(f"factorlab bear: rank {bear.rank_}, {bear.n_iter_} epochs, final mean |Y - L| "

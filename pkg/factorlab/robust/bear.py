@@ -7,23 +7,27 @@ mini-batches of frames. No SVD is ever computed: an epoch costs O(frames x pixel
 only a few frames need to be in memory at once, so the movie can stay on disk.
 
 Because it is an ``nn.Module`` whose forward pass is ``Y -> Y W W^T``, BEAR can sit inside a
-larger network and be trained end to end.
+larger network and be trained end to end. As a scikit-learn transformer, ``transform`` gives
+the codes ``Y W`` (one row per frame) and :meth:`BEAR.decompose` the split ``(L, S)``.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+import os
 
 import numpy as np
 import torch
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from torch import nn
 from tqdm.auto import tqdm
 
-from .._backend import check_random_state, resolve_device, to_numpy, torch_generator
-from .._validate import (check_int, check_nonnegative_number, check_option, check_positive,
-                         check_rank)
-from ..io import MovieSource, NpyWriter, open_movie
+from .._backend import check_random_state, like_input, resolve_device, to_numpy, torch_generator
+from .._validate import (check_array, check_int, check_nonnegative_number, check_option,
+                         check_positive, check_rank)
+from ..base import ModuleEstimator, resolve_dtype
+from ..io import NpyWriter, open_movie
 
 __all__ = ["BEAR"]
 
@@ -32,7 +36,34 @@ __all__ = ["BEAR"]
 _BATCH_COPIES = 8
 
 
-class BEAR(nn.Module):
+def _lenient(resolve, value, default):
+    """``resolve(value)``, or ``default`` when the value is invalid: ``__init__`` and
+    ``set_params`` must not raise (scikit-learn's protocol); ``fit`` reports the bad value."""
+    try:
+        return resolve(value)
+    except (ValueError, TypeError):
+        return default
+
+
+class _InMemory:
+    """A validated in-memory movie as ``(frames, pixels)`` rows, read in its own dtype (the
+    file reader of :mod:`factorlab.io` gives float32, which would round a float64 fit)."""
+
+    in_memory = True
+
+    def __init__(self, X):
+        self.shape = tuple(X.shape)
+        self.n_frames, self.n_pixels = self.shape[0], int(np.prod(self.shape[1:]))
+        self._rows = X.reshape(self.n_frames, self.n_pixels)
+
+    def read(self, indices):
+        block = self._rows[indices]
+        if isinstance(block, np.ndarray) and not block.flags.writeable:
+            block = block.copy()    # torch refuses to wrap read-only memory
+        return block
+
+
+class BEAR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ModuleEstimator):
     """Robust PCA by a bilinear autoencoder ``L = Y W W^T`` with an L1 loss.
 
     Parameters
@@ -42,7 +73,8 @@ class BEAR(nn.Module):
         (warm-starting each from the last) and keeps the last rank whose penalised score
         ``||Y - L||_1 + rank_penalty * ||Y||_1 * rank`` still improved.
     n_pixels : int, optional
-        Create ``W`` now (for use inside a larger network before any ``fit``).
+        Create ``W`` now, drawn as in the paper (for use inside a larger network before any
+        ``fit``); ``fit`` then checks that the frames have that many pixels.
     init : {"pca", "random"}
         Start from the top right singular vectors of one random batch (default; skips the
         slow escape of a random start towards weak background components and the accuracy
@@ -69,21 +101,28 @@ class BEAR(nn.Module):
         Greedy rank search (``rank="greedy"``): the largest rank tried, the increment, and the
         price of one rank as a fraction of ``||Y||_1``.
     device : "auto", "cpu", "cuda" or torch.device
-        Where to train; ``"auto"`` picks CUDA when available. Batches are copied there.
-    dtype : torch.dtype
-        Default ``torch.float32``.
-    random_state : int, Generator or None
+        Where ``W`` is created; ``"auto"`` picks CUDA when available. ``fit`` trains where
+        ``W`` is, so ``model.to("cuda")`` later is respected; batches are copied there.
+    dtype : None, "float32", "float64" or a torch dtype
+        Dtype of ``W`` (default float32); ``.to(torch.float64)`` / ``.double()`` work too.
+        BEAR computes and returns in this dtype, whatever the input's.
+    random_state : int, Generator, RandomState or None
         Seed of the initial ``W`` (random batch or noise) and of the batches.
     progress : bool
         Show a progress bar over epochs.
 
     Attributes
     ----------
+    weight : nn.Parameter of shape (pixels, rank)
+        The module's parameter; created (uninitialised until the pixel count is known) at
+        construction and updated in place by every ``fit``, so an optimizer holding it stays
+        valid.
     W_ : array of shape (pixels, rank)
-        The learned weight (NumPy unless ``fit`` got a tensor).
+        A copy of the learned weight (NumPy unless ``fit`` got a tensor).
     L_, S_ : arrays shaped like ``Y``
         Low-rank and sparse parts of the training movie (``None`` when ``Y`` was a file:
-        use :meth:`transform` with ``out_L``/``out_S`` to stream them to disk).
+        use :meth:`decompose` with ``out_L``/``out_S`` to stream them to disk). Saved with
+        the model when present.
     loss_history_ : list of float
         Mean absolute residual per entry, per epoch.
     n_iter_ : int
@@ -94,6 +133,8 @@ class BEAR(nn.Module):
     rank_scores_ : dict
         Greedy search only: score of each rank tried.
     batch_size_, lr_ : the values used.
+    n_features_in_ : int
+        Pixels per frame.
 
     Examples
     --------
@@ -101,15 +142,20 @@ class BEAR(nn.Module):
     >>> rng = np.random.default_rng(0)
     >>> Y = np.outer(rng.random(100), rng.random(400)) + (rng.random((100, 400)) < 0.05)
     >>> bear = BEAR(rank=1, n_epochs=60, random_state=0).fit(Y)
-    >>> bear.W_.shape, bear.L_.shape
-    ((400, 1), (100, 400))
+    >>> bear.W_.shape, bear.L_.shape, bear.transform(Y).shape
+    ((400, 1), (100, 400), (100, 1))
     >>> bool(bear.loss_history_[-1] < bear.loss_history_[0])
     True
+    >>> L, S = bear.decompose(Y[:5])        # background and foreground of (new) frames
+    >>> L.shape, bool(np.allclose(L + S, Y[:5], atol=1e-5))
+    ((5, 400), True)
     """
+
+    _input_ndim = (2, 3)
 
     def __init__(self, rank=2, n_pixels=None, *, init="pca", lr=None, n_epochs=50, batch_size=None,
                  memory_budget=1e9, early_stopping=True, tol=0.005, max_rank=10, rank_step=1,
-                 rank_penalty=0.005, device="auto", dtype=torch.float32, random_state=None,
+                 rank_penalty=0.005, device="auto", dtype=None, random_state=None,
                  progress=False):
         super().__init__()
         self.rank, self.n_pixels, self.init, self.lr, self.n_epochs = rank, n_pixels, init, lr, n_epochs
@@ -117,27 +163,67 @@ class BEAR(nn.Module):
         self.early_stopping, self.tol = early_stopping, tol
         self.max_rank, self.rank_step, self.rank_penalty = max_rank, rank_step, rank_penalty
         self.device, self.dtype, self.random_state, self.progress = device, dtype, random_state, progress
-        self.register_parameter("weight", None)
-        if n_pixels is not None:
-            if not isinstance(rank, numbers.Integral):
-                raise ValueError("n_pixels needs an integer rank (greedy rank search happens "
-                                 "in fit).")
-            n_pixels = check_int(n_pixels, "n_pixels", minimum=1)
-            gen = torch_generator(check_random_state(random_state))
-            self.weight = nn.Parameter(self._new_columns(n_pixels, check_int(rank, "rank", 1), gen))
+        self.weight = nn.UninitializedParameter(device=self._init_device(),
+                                                dtype=self._init_dtype())
+        self.reset_parameters()
+
+    def _init_device(self) -> torch.device:
+        return _lenient(resolve_device, self.device, torch.device("cpu"))
+
+    def _init_dtype(self) -> torch.dtype:
+        return _lenient(resolve_dtype, self.dtype, torch.float32)
+
+    def reset_parameters(self) -> None:
+        """Draw ``W`` afresh, as in the paper (uniform in ``±1/sqrt(pixels)``, seeded by
+        ``random_state``), when its size is known (``n_pixels``, or after a ``fit``)."""
+        if isinstance(self.weight, nn.parameter.UninitializedParameter):
+            shape = self._n_pixels_shape()
+            if shape is None:
+                return          # created at the first fit, when the frames give the size
+        else:
+            shape = tuple(self.weight.shape)
+        gen = torch_generator(_lenient(check_random_state, self.random_state, None))
+        self._set_parameter(self.weight, self._new_columns(shape[0], shape[1], gen))
+
+    def _n_pixels_shape(self):
+        ok = (isinstance(self.n_pixels, numbers.Integral) and self.n_pixels >= 1
+              and isinstance(self.rank, numbers.Integral) and self.rank >= 1
+              and not isinstance(self.rank, bool))
+        return (int(self.n_pixels), int(self.rank)) if ok else None
+
+    def set_params(self, **params):
+        """Set hyperparameters; a new ``device`` or ``dtype`` moves ``W`` there, like ``.to()``."""
+        super().set_params(**params)
+        if "device" in params or "dtype" in params:
+            self.to(device=self._init_device(), dtype=self._init_dtype())
+        return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # a torch module computes in its own dtype, whatever the input's
+        tags.transformer_tags.preserves_dtype = [str(self.param_dtype).replace("torch.", "")]
+        return tags
+
+    @property
+    def _n_features_out(self):
+        return self.rank_
 
     # ---------------------------------------------------------------- the model itself
     def _new_columns(self, n_pixels, k, gen):
         # PyTorch's default Linear init, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), as in the paper
         bound = 1.0 / math.sqrt(n_pixels)
-        return (torch.rand(n_pixels, k, generator=gen, dtype=self.dtype) * 2 - 1) * bound
+        W = (torch.rand(n_pixels, k, generator=gen, dtype=self.param_dtype) * 2 - 1) * bound
+        return W.to(self.param_device)
+
+    def _has_weight(self) -> bool:
+        return not isinstance(self.weight, nn.parameter.UninitializedParameter)
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         """The low-rank part ``L = Y W W^T`` of a batch of frames, differentiable in both.
 
         ``frames`` is ``(batch, pixels)`` or ``(batch, height, width)``; ``L`` has its shape.
         """
-        if self.weight is None:
+        if not self._has_weight():
             raise RuntimeError("BEAR has no weight yet: call fit() or pass n_pixels=...")
         flat = frames.reshape(frames.shape[0], -1)
         if flat.shape[1] != self.weight.shape[0]:
@@ -145,8 +231,30 @@ class BEAR(nn.Module):
                              f"{self.weight.shape[0]} rows.")
         return ((flat @ self.weight) @ self.weight.T).reshape(frames.shape)
 
+    # ---------------------------------------------------------------- input
+    def _source(self, X, reset):
+        """The frames of ``X`` (a file is opened, not read), with the pixel count checked
+        against ``n_features_in_`` (``reset=False``) or stored (``reset=True``)."""
+        if isinstance(X, (str, os.PathLike)):
+            src = open_movie(X)
+            if reset:
+                src.check_finite()
+                self.n_features_in_ = src.n_pixels
+            else:
+                self._check_fitted()
+                if src.n_pixels != self.n_features_in_:
+                    raise ValueError(f"X has {src.n_pixels} features, but BEAR is expecting "
+                                     f"{self.n_features_in_} features as input.")
+            return src
+        return _InMemory(self._validate_input(X, reset=reset))
+
+    def _batch(self, src, idx):
+        block = src.read(idx)
+        block = block if isinstance(block, torch.Tensor) else torch.from_numpy(block)
+        return block.detach().to(device=self.param_device, dtype=self.param_dtype)
+
     # ---------------------------------------------------------------- fitting
-    def _settings(self, src: MovieSource):
+    def _settings(self, src):
         m, n = src.n_pixels, src.n_frames
         # the PCA start is already close, so it takes 10x smaller steps than a random start
         base = 0.01 if self.init == "pca" else 0.1
@@ -159,7 +267,7 @@ class BEAR(nn.Module):
             batch = check_int(self.batch_size, "batch_size", minimum=1, maximum=n)
         return lr, batch
 
-    def _initial_weight(self, src, k, gen, batch, dev, base=None):
+    def _initial_weight(self, src, k, gen, batch, base=None):
         """``k`` columns of ``W`` to start from: uniform noise (the paper), or the top right
         singular vectors of a random batch of frames (``init="pca"``), which skips the slow
         escape of the random start towards the weaker background components. With ``base``
@@ -168,7 +276,7 @@ class BEAR(nn.Module):
         if self.init == "pca":
             size = min(src.n_frames, max(batch, 2 * k))
             idx = torch.randperm(src.n_frames, generator=gen)[:size].sort().values.numpy()
-            Yb = self._batch(src, idx, dev)
+            Yb = self._batch(src, idx)
             if base is not None and base.shape[1]:
                 Yb = Yb - (Yb @ base) @ base.T
             # right singular vectors from the small size x size Gram matrix (in float64),
@@ -176,16 +284,12 @@ class BEAR(nn.Module):
             evals, U = torch.linalg.eigh((Yb @ Yb.T).to(torch.float64))
             top = torch.argsort(evals, descending=True)[:k]
             scale = evals[top].clamp_min(1e-30).rsqrt()
-            W = Yb.T @ (U[:, top] * scale).to(self.dtype)
-        return W.to(dev)
+            W = Yb.T @ (U[:, top] * scale).to(self.param_dtype)
+        return W
 
-    def _batch(self, src, idx, dev):
-        block = src.read(idx)
-        block = block if isinstance(block, torch.Tensor) else torch.from_numpy(block)
-        return block.to(device=dev, dtype=self.dtype)
-
-    def _train(self, src, dev, gen, lr, batch, n_epochs):
-        """Adam on random mini-batches; returns (losses, converged)."""
+    def _train(self, src, gen, lr, batch, n_epochs):
+        """Adam on random mini-batches of the (in-place updated) weight; returns
+        (losses, converged)."""
         opt = torch.optim.Adam([self.weight], lr=lr)
         n, m = src.n_frames, src.n_pixels
         steps = max(1, n // batch)
@@ -199,7 +303,7 @@ class BEAR(nn.Module):
                 # b distinct frames, drawn afresh each step (an epoch is not a permutation);
                 # sorted so that a memory-mapped file is read forwards
                 idx = torch.randperm(n, generator=gen)[:batch].sort().values.numpy()
-                Yb = self._batch(src, idx, dev)
+                Yb = self._batch(src, idx)
                 loss = (Yb - self(Yb)).abs().sum()   # summed, as in the paper
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
@@ -212,32 +316,34 @@ class BEAR(nn.Module):
                 return losses, True
         return losses, False
 
-    def _l1(self, src, dev, chunk):
+    def _l1(self, src, chunk):
         """``||Y - L||_1`` over the whole movie, in chunks, without gradients."""
         total = 0.0
         with torch.no_grad():
             for start in range(0, src.n_frames, chunk):
-                Yb = self._batch(src, slice(start, min(start + chunk, src.n_frames)), dev)
-                R = Yb if self.weight is None or self.weight.shape[1] == 0 else Yb - self(Yb)
+                Yb = self._batch(src, slice(start, min(start + chunk, src.n_frames)))
+                R = Yb if self.weight.shape[1] == 0 else Yb - self(Yb)
                 total += float(R.abs().sum())
         return total
 
-    def fit(self, Y, y=None):
+    def fit(self, X, y=None):
         """Learn ``W`` from a movie in memory or in a ``.npy``/TIFF file (streamed).
+
+        Trains on the device and in the dtype of :attr:`weight` (see ``device``, ``dtype``
+        and ``.to()``); ``weight`` is updated in place.
 
         Parameters
         ----------
-        Y : array, tensor, str or path
-            ``(frames, height, width)`` or ``(frames, pixels)``; a path is memory-mapped and
-            read one mini-batch at a time.
+        X : array, tensor, str or path
+            The movie ``Y``: ``(frames, height, width)`` or ``(frames, pixels)``; a path is
+            memory-mapped and read one mini-batch at a time.
         y : ignored
 
         Returns
         -------
         self
         """
-        src = open_movie(Y)
-        src.check_finite()
+        src = self._source(X, reset=True)
         n_epochs = check_int(self.n_epochs, "n_epochs", minimum=1)
         check_nonnegative_number(self.tol, "tol")
         greedy = isinstance(self.rank, str)
@@ -245,40 +351,45 @@ class BEAR(nn.Module):
             raise ValueError(f"rank must be a positive integer or 'greedy', got {self.rank!r}.")
         if not greedy:
             check_rank(self.rank, (src.n_frames, src.n_pixels))
+        if self.n_pixels is not None:
+            n_pixels = check_int(self.n_pixels, "n_pixels", minimum=1)
+            if n_pixels != src.n_pixels:
+                raise ValueError(f"BEAR was built for n_pixels={n_pixels}, but X has "
+                                 f"{src.n_pixels} pixels per frame.")
         check_option(self.init, "init", ("pca", "random"))
-        dev = resolve_device(self.device)
+        resolve_device(self.device), resolve_dtype(self.dtype)   # report bad settings
         lr, batch = self._settings(src)
         gen = torch_generator(check_random_state(self.random_state))
         if greedy:
-            losses, converged = self._fit_greedy(src, dev, gen, lr, batch, n_epochs)
+            losses, converged = self._fit_greedy(src, gen, lr, batch, n_epochs)
         else:
-            self.weight = nn.Parameter(self._initial_weight(src, self.rank, gen, batch, dev))
-            losses, converged = self._train(src, dev, gen, lr, batch, n_epochs)
+            self._set_parameter(self.weight, self._initial_weight(src, self.rank, gen, batch))
+            losses, converged = self._train(src, gen, lr, batch, n_epochs)
         self.loss_history_, self.n_iter_, self.converged_ = losses, len(losses), converged
         self.rank_, self.batch_size_, self.lr_ = int(self.weight.shape[1]), batch, lr
-        self.W_ = self.weight.detach().clone() if isinstance(Y, torch.Tensor) \
+        self.W_ = self.weight.detach().clone() if isinstance(X, torch.Tensor) \
             else to_numpy(self.weight).copy()
         self.L_ = self.S_ = None
         if src.in_memory:
-            self.L_, self.S_ = self.transform(Y)
+            self.L_, self.S_ = self.decompose(X)
         return self
 
-    def _fit_greedy(self, src, dev, gen, lr, batch, n_epochs):
+    def _fit_greedy(self, src, gen, lr, batch, n_epochs):
         max_rank = check_int(self.max_rank, "max_rank", minimum=1,
                              maximum=min(src.n_frames, src.n_pixels))
         step = check_int(self.rank_step, "rank_step", minimum=1)
         price = check_nonnegative_number(self.rank_penalty, "rank_penalty")
         chunk = batch
-        self.weight = nn.Parameter(torch.zeros(src.n_pixels, 0, dtype=self.dtype, device=dev))
-        norm1 = self._l1(src, dev, chunk)
+        self._set_parameter(self.weight, torch.zeros(src.n_pixels, 0))
+        norm1 = self._l1(src, chunk)
         scores = {0: norm1}
         best = (self.weight.detach().clone(), [], False)
         for r in range(step, max_rank + 1, step):
-            base = self.weight.detach()
-            grown = torch.cat([base, self._initial_weight(src, step, gen, batch, dev, base)], dim=1)
-            self.weight = nn.Parameter(grown)
-            losses, converged = self._train(src, dev, gen, lr, batch, n_epochs)
-            scores[r] = self._l1(src, dev, chunk) + price * norm1 * r
+            base = self.weight.detach().clone()
+            grown = torch.cat([base, self._initial_weight(src, step, gen, batch, base)], dim=1)
+            self._set_parameter(self.weight, grown)     # same Parameter, one more column block
+            losses, converged = self._train(src, gen, lr, batch, n_epochs)
+            scores[r] = self._l1(src, chunk) + price * norm1 * r
             if scores[r] >= scores[r - step]:
                 break
             best = (self.weight.detach().clone(), losses, converged)
@@ -286,16 +397,59 @@ class BEAR(nn.Module):
         if best[0].shape[1] == 0:
             raise ValueError("Greedy BEAR found no rank that beats L = 0 with rank_penalty="
                              f"{price}; lower rank_penalty or give an integer rank.")
-        self.weight = nn.Parameter(best[0])
+        self._set_parameter(self.weight, best[0])
         return best[1], best[2]
 
     # ---------------------------------------------------------------- using the fit
-    def transform(self, Y, out_L=None, out_S=None, batch_size=None):
+    def _chunk(self, batch_size):
+        chunk = getattr(self, "batch_size_", None) if batch_size is None else batch_size
+        return check_int(chunk or 64, "batch_size", minimum=1)
+
+    def transform(self, X):
+        """The codes ``Y W`` of frames (the encoder's output), one row per frame.
+
+        Parameters
+        ----------
+        X : array, tensor, str or path
+            Frames ``(frames, height, width)`` or ``(frames, pixels)`` with the training
+            movie's pixel count; a file is read in chunks.
+
+        Returns
+        -------
+        codes : array or tensor of shape (frames, rank)
+            In BEAR's dtype; a tensor (on its device) for tensor input.
+        """
+        src = self._source(X, reset=False)
+        chunk = self._chunk(None)
+        out = torch.empty((src.n_frames, self.weight.shape[1]), dtype=self.param_dtype)
+        with torch.no_grad():
+            for start in range(0, src.n_frames, chunk):
+                stop = min(start + chunk, src.n_frames)
+                out[start:stop] = (self._batch(src, slice(start, stop)) @ self.weight).cpu()
+        return like_input(out, X) if isinstance(X, torch.Tensor) else out.numpy()
+
+    def inverse_transform(self, X):
+        """Frames from codes: ``codes @ W^T`` (the decoder), of shape (frames, pixels).
+
+        Parameters
+        ----------
+        X : array or tensor of shape (frames, rank)
+        """
+        self._check_fitted()
+        codes = check_array(X, "X")
+        if codes.shape[1] != self.weight.shape[1]:
+            raise ValueError(f"X must have {self.weight.shape[1]} columns (the rank), got "
+                             f"shape {tuple(codes.shape)}.")
+        with torch.no_grad():
+            out = self._as_module_input(codes) @ self.weight.T
+        return like_input(out, X) if isinstance(X, torch.Tensor) else to_numpy(out)
+
+    def decompose(self, X, out_L=None, out_S=None, batch_size=None):
         """Split frames into ``L = Y W W^T`` and ``S = Y - L`` with the learned ``W``.
 
         Parameters
         ----------
-        Y : array, tensor, str or path
+        X : array, tensor, str or path
             New (or the training) frames, with the training movie's pixel count.
         out_L, out_S : str or path, optional
             Write ``L`` / ``S`` to these ``.npy`` files chunk by chunk instead of returning
@@ -306,28 +460,29 @@ class BEAR(nn.Module):
         Returns
         -------
         L, S
-            Shaped like ``Y`` (NumPy, a tensor for tensor input, or read-only memmaps).
+            Shaped like ``X`` (NumPy, a tensor for tensor input, or read-only memmaps), in
+            BEAR's dtype (float32 in the files).
         """
-        if self.weight is None:
-            raise RuntimeError("This BEAR is not fitted yet: call fit() first.")
-        src = open_movie(Y)
-        if src.n_pixels != self.weight.shape[0]:
-            raise ValueError(f"Y has {src.n_pixels} pixels per frame but BEAR was fitted on "
-                             f"{self.weight.shape[0]}.")
+        if not self._has_weight():
+            self._check_fitted()
+        src = self._source(X, reset=False) if hasattr(self, "n_features_in_") else None
+        if src is None:    # a weight made with n_pixels= but never fitted
+            src = _InMemory(check_array(X, "X", ndim=(2, 3)))
+            if src.n_pixels != self.weight.shape[0]:
+                raise ValueError(f"X has {src.n_pixels} pixels per frame but W has "
+                                 f"{self.weight.shape[0]} rows.")
         if (out_L is None) != (out_S is None):
             raise ValueError("Give both out_L and out_S, or neither.")
-        chunk = getattr(self, "batch_size_", None) if batch_size is None else batch_size
-        chunk = check_int(chunk or 64, "batch_size", minimum=1)
-        dev = self.weight.device
+        chunk = self._chunk(batch_size)
         if out_L is not None:
             writers = NpyWriter(out_L, src.shape), NpyWriter(out_S, src.shape)
         else:
-            L_all = torch.empty((src.n_frames, src.n_pixels), dtype=self.dtype)
+            L_all = torch.empty((src.n_frames, src.n_pixels), dtype=self.param_dtype)
             S_all = torch.empty_like(L_all)
         with torch.no_grad():
             for start in range(0, src.n_frames, chunk):
                 stop = min(start + chunk, src.n_frames)
-                Yb = self._batch(src, slice(start, stop), dev)
+                Yb = self._batch(src, slice(start, stop))
                 Lb = self(Yb)
                 if out_L is not None:
                     writers[0].write(start, to_numpy(Lb))
@@ -339,37 +494,6 @@ class BEAR(nn.Module):
                 w.close()
             return (np.load(out_L, mmap_mode="r"), np.load(out_S, mmap_mode="r"))
         shape = src.shape
-        if isinstance(Y, torch.Tensor):
-            return L_all.reshape(shape).to(Y.device), S_all.reshape(shape).to(Y.device)
+        if isinstance(X, torch.Tensor):
+            return L_all.reshape(shape).to(X.device), S_all.reshape(shape).to(X.device)
         return L_all.reshape(shape).numpy(), S_all.reshape(shape).numpy()
-
-    # ---------------------------------------------------------------- persistence
-    _SAVED = ("rank", "init", "lr", "n_epochs", "batch_size", "memory_budget", "early_stopping",
-              "tol", "max_rank", "rank_step", "rank_penalty")
-
-    def save(self, path) -> None:
-        """Save the settings and the learned ``W`` (``torch.save`` of plain tensors and numbers).
-
-        Examples
-        --------
-        >>> import numpy as np, tempfile, os
-        >>> bear = BEAR(1, n_epochs=2, random_state=0).fit(np.random.default_rng(0).random((8, 6)))
-        >>> path = os.path.join(tempfile.mkdtemp(), "bear.pt")
-        >>> bear.save(path)
-        >>> bool(np.array_equal(BEAR.load(path).W_, bear.W_))
-        True
-        """
-        if self.weight is None:
-            raise RuntimeError("This BEAR is not fitted yet: nothing to save.")
-        torch.save({"settings": {k: getattr(self, k) for k in self._SAVED},
-                    "weight": self.weight.detach().cpu()}, path)
-
-    @classmethod
-    def load(cls, path, device="cpu"):
-        """Load a BEAR saved by :meth:`save` (safe: ``weights_only=True``)."""
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        bear = cls(**state["settings"], device=device)
-        bear.weight = nn.Parameter(state["weight"].to(resolve_device(device)))
-        bear.W_ = state["weight"].numpy().copy()
-        bear.rank_ = int(state["weight"].shape[1])
-        return bear
