@@ -143,6 +143,17 @@ def test_bear_nmf_finds_neurons():
     corr = fl.trace_correlation(model.traces_, mv.traces, score["pairs"])
     assert np.median(corr) > 0.8
     assert model.footprints_.min() >= 0 and model.footprints_.reshape(8, -1).max(1).max() == 1
+    # transform: traces of frames with the footprints fixed, close to the jointly fitted ones
+    traces = model.transform(mv.Y)
+    assert traces.shape == (200, 8) and traces.min() >= 0
+    corr = [np.corrcoef(traces[:, j], model.traces_[:, j])[0, 1] for j in range(8)]
+    assert min(corr) > 0.99
+    # every BEAR setting is a visible parameter, so clone/get_params carry it
+    from sklearn.base import clone
+    params = clone(fl.BEARNMF(8, lr=1e-3, batch_size=16, device="cpu")).get_params()
+    assert params["lr"] == 1e-3 and params["batch_size"] == 16 and params["device"] == "cpu"
+    flat = fl.BEARNMF(8, n_epochs=5, nmf_max_iter=20, random_state=0).fit(mv.Y.reshape(200, -1))
+    assert flat.footprints_.shape == (8, 32 * 32)       # frames x pixels works too
 
 
 @pytest.mark.parametrize("make, match", [

@@ -228,3 +228,30 @@ def test_exercise_checks_accept_right_and_reject_wrong_answers(capsys):
     with pytest.raises(ExerciseCheckError, match="away from the reference"):
         check_rpca_split(Y, 0 * Y, Y, L0)
     assert "✓" in capsys.readouterr().out
+
+
+def test_robust_pca_transform_gives_coordinates_on_the_background_axes():
+    L0, S0, Y = planted(m=60, n=50, rank=2)
+    model = fl.RobustPCA("ialm").fit(Y)
+    V = model.components_
+    assert model.rank_ == 2 and V.shape == (2, 50)
+    np.testing.assert_allclose(V @ V.T, np.eye(2), atol=1e-10)
+    # new frames of the background lie in the span: coordinates map back exactly
+    rng = np.random.default_rng(5)
+    new = rng.standard_normal((7, 60)) @ model.L_          # combinations of training frames
+    codes = model.transform(new)
+    assert codes.shape == (7, 2)
+    np.testing.assert_allclose(model.inverse_transform(codes), new, atol=1e-8)
+    # fit_transform is fit(Y).transform(Y), the coordinates of Y (not of L_)
+    np.testing.assert_allclose(fl.RobustPCA("ialm").fit_transform(Y), model.transform(Y))
+    assert fl.RobustPCA("ialm").fit(Y.astype(np.float32)).transform(Y.astype(np.float32)).dtype \
+        == np.float32
+    with pytest.raises(ValueError, match="X has 3 features, but RobustPCA is expecting 50"):
+        model.transform(np.ones((2, 3)))
+
+
+def test_robust_pca_tol_zero_runs_every_iteration():
+    Y = planted(m=30, n=20)[2]
+    model = fl.RobustPCA("ialm", tol=0, max_iter=7).fit(Y)
+    assert model.n_iter_ == 7 and not model.converged_
+    assert fl.RobustPCA("godec", rank=3, tol=0, max_iter=4, random_state=0).fit(Y).n_iter_ == 4

@@ -11,16 +11,20 @@ problem directly and is the better-known tool.)
 from __future__ import annotations
 
 import numpy as np
+import torch
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
-from .._backend import to_numpy
-from .._validate import check_array, check_int
+from .._backend import like_input, to_torch
+from .._linalg import nnls_gram
+from .._validate import check_int
+from ..base import Estimator, cast_like_input_dtype, result_dtype
 from ..matrix import NMF
 from .bear import BEAR
 
 __all__ = ["BEARNMF"]
 
 
-class BEARNMF:
+class BEARNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Estimator):
     """Neuron footprints and traces from a movie: rank-1 BEAR background, then NMF of ``relu(S)``.
 
     Parameters
@@ -33,21 +37,26 @@ class BEARNMF:
         BEAR epochs (early stopping on).
     nmf_max_iter : int
         HALS iterations.
-    random_state : int, Generator or None
-    **bear_params
-        Passed to :class:`BEAR` (``lr``, ``batch_size``, ``device`` ...).
+    lr, batch_size, init, device, dtype
+        BEAR's settings (see :class:`BEAR`); the defaults are BEAR's.
+    random_state : int, Generator, RandomState or None
+        Seed of both BEAR and the NMF.
 
     Attributes
     ----------
     background_ : ndarray (frames, height, width)
-        BEAR's low-rank part ``L``.
+        BEAR's low-rank part ``L`` (shaped like the training movie).
     S_ : ndarray (frames, height, width)
         ``Y - L``.
+    W_ : ndarray (pixels, background_rank)
+        BEAR's weight: the background of any frame ``y`` is ``y W W^T``.
     footprints_ : ndarray (n_components, height, width)
-        Nonnegative footprints, each scaled to a peak of 1.
+        Nonnegative footprints, each scaled to a peak of 1 (``(n_components, pixels)`` for
+        a frames x pixels movie).
     traces_ : ndarray (frames, n_components)
-        Matching traces, so that ``relu(S) ≈ traces_ @ footprints_`` (flattened).
-    bear_, nmf_ : the fitted models.
+        Matching traces, so that ``relu(S) ≈ traces_ @ footprints_`` (flattened), fitted jointly
+        with the footprints.
+    bear_, nmf_ : the fitted models (not saved by :meth:`save`; the arrays above are).
 
     Examples
     --------
@@ -56,22 +65,45 @@ class BEARNMF:
     >>> model = BEARNMF(n_components=4, random_state=0).fit(mv.Y)
     >>> model.footprints_.shape, model.traces_.shape
     ((4, 24, 24), (60, 4))
+    >>> model.transform(mv.Y[:10]).shape    # traces of new frames, footprints fixed
+    (10, 4)
     """
 
-    def __init__(self, n_components, background_rank=1, n_epochs=100, nmf_max_iter=300,
-                 random_state=None, **bear_params):
+    # movies as frames x height x width, or frames x pixels (what scikit-learn's checks use)
+    _input_ndim = (2, 3)
+
+    def __init__(self, n_components=2, background_rank=1, n_epochs=100, nmf_max_iter=300, *,
+                 lr=None, batch_size=None, init="pca", device="auto", dtype=None,
+                 random_state=None):
         self.n_components, self.background_rank = n_components, background_rank
         self.n_epochs, self.nmf_max_iter = n_epochs, nmf_max_iter
-        self.random_state, self.bear_params = random_state, bear_params
+        self.lr, self.batch_size, self.init, self.device, self.dtype = lr, batch_size, init, device, dtype
+        self.random_state = random_state
 
-    def fit(self, Y, y=None):
-        """Fit on a movie ``(frames, height, width)`` held in memory; returns ``self``."""
-        Y = to_numpy(check_array(Y, name="Y", ndim=3))
+    @property
+    def _n_features_out(self):
+        return self.footprints_.shape[0]
+
+    def fit(self, X, y=None):
+        """Fit on a movie ``(frames, height, width)`` or ``(frames, pixels)`` held in memory.
+
+        Parameters
+        ----------
+        X : array or tensor
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        Y = self._validate_input(X, reset=True)
+        Y = Y.detach().cpu().numpy() if isinstance(Y, torch.Tensor) else Y
         k = check_int(self.n_components, "n_components", minimum=1,
-                      maximum=min(Y.shape[0], Y[0].size))
-        self.bear_ = BEAR(self.background_rank, n_epochs=self.n_epochs,
-                          random_state=self.random_state, **self.bear_params).fit(Y)
-        self.background_, self.S_ = self.bear_.L_, self.bear_.S_
+                      maximum=min(Y.shape[0], self.n_features_in_))
+        self.bear_ = BEAR(self.background_rank, n_epochs=self.n_epochs, lr=self.lr,
+                          batch_size=self.batch_size, init=self.init, device=self.device,
+                          dtype=self.dtype, random_state=self.random_state).fit(Y)
+        self.background_, self.S_, self.W_ = self.bear_.L_, self.bear_.S_, self.bear_.W_
         active = np.maximum(self.S_, 0).reshape(len(Y), -1).astype(np.float64)
         self.nmf_ = NMF(rank=k, solver="hals", max_iter=self.nmf_max_iter,
                         random_state=self.random_state).fit(active)
@@ -80,3 +112,24 @@ class BEARNMF:
         self.footprints_ = (V / peak).T.reshape(k, *Y.shape[1:])
         self.traces_ = U * peak
         return self
+
+    def transform(self, X):
+        """Traces of (new) frames: NNLS of ``relu(Y - Y W W^T)`` on the fixed footprints.
+
+        Parameters
+        ----------
+        X : array or tensor, (frames, height, width) or (frames, pixels)
+
+        Returns
+        -------
+        traces : array or tensor of shape (frames, n_components)
+            In the input's floating dtype (float64 for other input).
+        """
+        Y = self._validate_input(X, reset=False)
+        W = to_torch(self.W_, dtype=torch.float64)
+        F = to_torch(self.footprints_, device=W.device, dtype=torch.float64).reshape(
+            len(self.footprints_), -1).T
+        D = to_torch(Y, device=W.device, dtype=torch.float64).reshape(Y.shape[0], -1)
+        active = (D - (D @ W) @ W.T).clamp_min(0)
+        traces = nnls_gram(F.T @ F, active @ F)
+        return cast_like_input_dtype(like_input(traces, X), result_dtype(Y))

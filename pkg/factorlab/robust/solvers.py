@@ -18,7 +18,8 @@ import torch
 from tqdm.auto import tqdm
 
 from .._backend import check_random_state, torch_generator
-from .._validate import check_int, check_option, check_positive, check_rank
+from .._validate import (check_int, check_nonnegative_number, check_option, check_positive,
+                         check_rank)
 from ..prox import soft_threshold, svt
 from ._common import RPCAResult, as_matrix, default_lambda, frobenius
 
@@ -75,7 +76,7 @@ def ialm(Y, lam=None, tol=None, max_iter=1000, rho=1.5, mu=None, device=None, dt
     """
     D, restore = as_matrix(Y, device, dtype)
     lam = _lam(lam, D)
-    tol = _default_tol(D) if tol is None else check_positive(tol, "tol")
+    tol = _default_tol(D) if tol is None else check_nonnegative_number(tol, "tol")
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     rho = check_positive(rho, "rho")
     norm2 = float(torch.linalg.matrix_norm(D, ord=2))
@@ -171,11 +172,11 @@ def pcp(Y, lam=None, rule="candes", tol=None, max_iter=1000, mu=None, device=Non
         raise ValueError("Y is all zeros; there is nothing to decompose.")
     if rule == "candes":
         mu = D.numel() / (4 * float(D.abs().sum())) if mu is None else check_positive(mu, "mu")
-        tol = _default_tol(D) if tol is None else check_positive(tol, "tol")
+        tol = _default_tol(D) if tol is None else check_nonnegative_number(tol, "tol")
         L, S, it, converged = _pcp_candes(D, lam, mu, tol, max_iter, progress, "PCP")
     else:
         beta = 0.25 / float(D.abs().mean()) if mu is None else check_positive(mu, "mu")
-        tol = 1e-5 if tol is None else check_positive(tol, "tol")
+        tol = 1e-5 if tol is None else check_nonnegative_number(tol, "tol")
         L, S, Z = torch.zeros_like(D), torch.zeros_like(D), torch.zeros_like(D)
         converged, it = False, 0
         for it in tqdm(range(1, max_iter + 1), disable=not progress, desc="PCP"):
@@ -235,7 +236,7 @@ def godec(Y, rank, tau=None, max_iter=100, tol=1e-6, power=1, device=None, dtype
     rank = check_rank(rank, tuple(D.shape))
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     power = check_int(power, "power", minimum=1)
-    tol = check_positive(tol, "tol")
+    tol = check_nonnegative_number(tol, "tol")
     gen = torch_generator(check_random_state(random_state), device="cpu")
     Q = torch.randn(D.shape[1], rank, generator=gen, dtype=D.dtype).to(D.device)
     S = torch.zeros_like(D)
