@@ -35,6 +35,25 @@ def _tensor(seed=0):
     return np.einsum("ir,jr,kr->ijk", A, B, C) + 0.01 * rng.random((12, 8, 6))
 
 
+def _var_series(T=200, seed=0):
+    rng = np.random.default_rng(seed)
+    A = np.array([[0.6, 0.0, 0.0], [0.4, 0.5, 0.0], [0.0, -0.3, 0.4]])
+    Z = np.zeros((T, 3))
+    for t in range(1, T):
+        Z[t] = A @ Z[t - 1] + rng.standard_normal(3)
+    return Z
+
+
+def _movie(seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.random((40, 8, 8))
+
+
+def _output(model, X):
+    """What the fitted model maps data to: ``transform``, or ``predict`` for forecasters."""
+    return model.transform(X) if hasattr(model, "transform") else model.predict(X)
+
+
 # One cheap instance per estimator, and the data each one is fitted on in the tests below.
 # Each entry: (estimator, data factory). Data are 2-D unless the model takes tensors or movies.
 CASES = [
@@ -46,10 +65,21 @@ CASES = [
     (fl.KMeansFactorization(rank=2, random_state=0), lambda: _matrix(nonneg=False)),
     (fl.GLRM(rank=2, random_state=0), lambda: _matrix(nonneg=False)),
     (fl.CP(rank=2, random_state=0), _tensor),
+    (fl.CRsAE1d(n_filters=2, filter_length=2, n_iter=5, n_epochs=2, random_state=0),
+     lambda: _matrix(nonneg=False)),
+    (fl.SparseVAR(order=1, alpha=0.05), lambda: _var_series()),
+    (fl.CRsAE2d(n_filters=2, filter_length=3, n_iter=5, n_epochs=2, random_state=0),
+     lambda: np.random.default_rng(0).standard_normal((6, 8, 8))),
+    (fl.VARAutoencoder(latent_dim=2, channels=(2, 4), n_steps=2, window=16, device="cpu",
+                       random_state=0), lambda: _movie()),
 ]
 
 # At most three per estimator, each with its reason.
 EXPECTED_FAILURES = {
+    "CRsAE1d": {
+        "check_no_attributes_set_in_init": "nn.Module.__init__ sets the public attribute "
+                                           "`training`",
+    },
 }
 
 
@@ -79,7 +109,7 @@ def test_clone_gives_an_unfitted_copy_with_the_same_params(estimator, make_data)
     copy = clone(fitted)
     assert copy.get_params() == fitted.get_params()
     with pytest.raises(NotFittedError):
-        copy.transform(make_data())
+        _output(copy, make_data())
 
 
 @pytest.mark.parametrize("estimator, make_data", CASES, ids=IDS)
@@ -89,14 +119,14 @@ def test_save_load_round_trip(estimator, make_data):
     path = model.save(os.path.join(tempfile.mkdtemp(), "model"))
     loaded = type(model).load(path)
     assert loaded.get_params() == model.get_params()
-    np.testing.assert_allclose(loaded.transform(X), model.transform(X), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(_output(loaded, X), _output(model, X), rtol=1e-6, atol=1e-8)
 
 
 @pytest.mark.parametrize("estimator, make_data", CASES, ids=IDS)
 def test_same_seed_same_result(estimator, make_data):
     X = make_data()
-    a = clone(estimator).fit(X).transform(X)
-    b = clone(estimator).fit(X).transform(X)
+    a = _output(clone(estimator).fit(X), X)
+    b = _output(clone(estimator).fit(X), X)
     np.testing.assert_array_equal(a, b)
 
 
@@ -104,10 +134,10 @@ def test_same_seed_same_result(estimator, make_data):
 def test_torch_in_torch_out(estimator, make_data):
     X = make_data()
     Xt = torch.as_tensor(X)
-    out = clone(estimator).fit(Xt).transform(Xt)
+    out = _output(clone(estimator).fit(Xt), Xt)
     assert isinstance(out, torch.Tensor)
-    np.testing.assert_allclose(out.numpy(), clone(estimator).fit(X).transform(X),
-                               rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(out.numpy(), _output(clone(estimator).fit(X), X),
+                               rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("estimator, make_data", CASES, ids=IDS)
@@ -116,23 +146,23 @@ def test_dtype_policy(estimator, make_data):
     module = isinstance(estimator, torch.nn.Module)
     for dtype in (np.float32, np.float64):
         model = clone(estimator).fit(X.astype(dtype))
-        out = model.transform(X.astype(dtype))
+        out = _output(model, X.astype(dtype))
         # classical models keep the input's dtype; torch modules return their own
         want = np.dtype(str(model.param_dtype).replace("torch.", "")) if module else dtype
         assert out.dtype == want, (dtype, out.dtype)
-    out = clone(estimator).fit((X * 100).astype(np.int64)).transform((X * 100).astype(np.int64))
-    assert out.dtype == (out.dtype if module else np.float64)
+    X_int = (X * 100).astype(np.int64)
+    out = _output(clone(estimator).fit(X_int), X_int)
+    assert out.dtype == (np.float32 if module else np.float64)
 
 
 @pytest.mark.parametrize("estimator, make_data", CASES, ids=IDS)
 def test_inputs_are_not_modified(estimator, make_data):
     X = make_data()
     X_copy = X.copy()
-    Xt = torch.as_tensor(X.copy(), dtype=torch.float64).requires_grad_(False)
-    model = clone(estimator).fit(X)
-    model.transform(X)
+    Xt = torch.as_tensor(X.copy(), dtype=torch.float64)
+    _output(clone(estimator).fit(X), X)
     np.testing.assert_array_equal(X, X_copy)
-    clone(estimator).fit(Xt).transform(Xt)
+    _output(clone(estimator).fit(Xt), Xt)
     np.testing.assert_array_equal(Xt.numpy(), X_copy)
     assert Xt.grad is None
 
@@ -168,3 +198,28 @@ def test_load_refuses_a_file_that_shadows_a_method(tmp_path):
     np.savez(tmp_path / "evil.npz", **arrays)
     with pytest.raises(ValueError, match="transform"):
         fl.PCA.load(tmp_path / "evil.npz")
+
+
+MODULE_CASES = [(est, make) for est, make in CASES if isinstance(est, torch.nn.Module)]
+MODULE_IDS = [type(est).__name__ for est, _ in MODULE_CASES]
+
+
+@pytest.mark.parametrize("estimator, make_data", MODULE_CASES, ids=MODULE_IDS)
+def test_modules_keep_their_parameters_and_respect_to(estimator, make_data):
+    X = make_data()
+    model = clone(estimator).fit(X)
+    before = {name: id(p) for name, p in model.named_parameters()}
+    model.fit(X)  # a refit updates the same Parameter objects (an outer optimizer stays valid)
+    assert {name: id(p) for name, p in model.named_parameters()} == before
+    double = clone(estimator).double()  # .to() before fit decides where and how fit trains
+    out = _output(double.fit(X), X)
+    assert all(p.dtype == torch.float64 for p in double.parameters())
+    assert out.dtype == np.float64
+
+
+@pytest.mark.parametrize("estimator, make_data", MODULE_CASES, ids=MODULE_IDS)
+def test_modules_never_attach_gradients_to_the_data(estimator, make_data):
+    Xt = torch.as_tensor(make_data(), dtype=torch.float32).requires_grad_(True)
+    model = clone(estimator).fit(Xt)
+    _output(model, Xt)
+    assert Xt.grad is None

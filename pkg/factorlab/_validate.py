@@ -99,9 +99,12 @@ def check_array(
                             f"use {name}.cpu().numpy().")
         if not (X.is_floating_point() or X.dtype in (torch.int32, torch.int64, torch.bool)):
             raise TypeError(f"{name} must hold real numbers, got {_describe(X)}.")
-        arr = (X if X.is_floating_point() else X.to(torch.get_default_dtype())).detach()
-        finite = bool(torch.isfinite(arr).all()) if arr.numel() and not allow_nan else True
-        negative = bool((arr < 0).any()) if arr.numel() else False
+        # a floating tensor comes back as it is, still in its autograd graph (the lasso and
+        # the VAR autoencoder differentiate through their data); only the checks detach
+        arr = X if X.is_floating_point() else X.to(torch.get_default_dtype())
+        values = arr.detach()
+        finite = bool(torch.isfinite(values).all()) if arr.numel() and not allow_nan else True
+        negative = bool((values < 0).any()) if arr.numel() else False
     else:
         if scipy.sparse.issparse(X):
             raise TypeError(f"{name} is a sparse matrix, but this model needs dense data; pass "

@@ -275,7 +275,12 @@ class ModuleEstimator(Estimator, nn.Module):
 
     def _as_module_input(self, X) -> torch.Tensor:
         """``X`` as a tensor on the parameters' device and dtype, detached from any graph."""
-        t = X if isinstance(X, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(X))
+        if isinstance(X, torch.Tensor):
+            t = X
+        else:
+            arr = np.ascontiguousarray(X)
+            # torch cannot share memory with a read-only (memory-mapped) array: copy it
+            t = torch.from_numpy(arr if arr.flags.writeable else arr.copy())
         return t.detach().to(device=self.param_device, dtype=self.param_dtype)
 
     @staticmethod

@@ -211,19 +211,9 @@ def _check_alpha(alpha):
     return check_nonnegative_number(alpha, "alpha")
 
 
-def check_keep_graph(X, name, ndim):
-    """:func:`~factorlab._validate.check_array`, but a floating tensor comes back as it was,
-    still in its autograd graph (``check_array`` returns a detached tensor), so that the
-    lasso and the sparse VAR stay differentiable with respect to their data."""
-    arr = check_array(X, name, ndim=ndim)
-    if isinstance(X, torch.Tensor) and X.is_floating_point():
-        return X
-    return arr
-
-
 def _prepare(X, y):
-    X = check_keep_graph(X, "X", ndim=2)
-    y = check_keep_graph(y, "y", ndim=(1, 2))
+    X = check_array(X, "X", ndim=2)
+    y = check_array(y, "y", ndim=(1, 2))
     if y.shape[0] != X.shape[0]:
         raise ValueError(f"X and y must have the same number of rows, got X with {X.shape[0]} "
                          f"and y with {y.shape[0]}.")

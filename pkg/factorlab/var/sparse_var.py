@@ -15,7 +15,7 @@ from .._backend import like_input, to_numpy, to_torch
 from .._validate import (check_array, check_fraction, check_int, check_nonnegative_number,
                          check_option)
 from ..base import Estimator, cast_like_input_dtype, result_dtype
-from .lasso import check_keep_graph, lasso_on_gram
+from .lasso import lasso_on_gram
 
 __all__ = ["lagged_design", "var_lasso", "companion_matrix", "spectral_radius", "SparseVAR"]
 
@@ -25,8 +25,8 @@ def _as_segments(Z, name="Z"):
     if isinstance(Z, (list, tuple)):
         if not Z:
             raise ValueError(f"{name} is an empty list; pass at least one (T, d) series.")
-        return [check_keep_graph(z, f"{name}[{i}]", ndim=2) for i, z in enumerate(Z)], True
-    return [check_keep_graph(Z, name, ndim=2)], False
+        return [check_array(z, f"{name}[{i}]", ndim=2) for i, z in enumerate(Z)], True
+    return [check_array(Z, name, ndim=2)], False
 
 
 def lagged_design(Z, order):
