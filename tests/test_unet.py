@@ -84,9 +84,48 @@ def test_refine_zeroes_the_background(tiny_video):
 def test_save_load_roundtrip(tmp_path, tiny_video):
     net = _net(n_epochs=3).fit(tiny_video.frames)
     net.save(tmp_path / "unet.pt")
-    again = ProxUNet.load(tmp_path / "unet.pt", device="cpu")
-    assert again.lam_ == net.lam_ and again.base_channels == 4
+    again = ProxUNet.load(tmp_path / "unet.pt", map_location="cpu")
+    assert again.lam_ == net.lam_ and again.get_params() == net.get_params()
+    assert again.loss_history_ == net.loss_history_
     np.testing.assert_array_equal(again.predict(tiny_video.frames), net.predict(tiny_video.frames))
+
+
+def test_parameters_created_once_fit_in_place_and_idempotent(tiny_video):
+    net = _net(n_epochs=3)
+    params = list(net.parameters())
+    first = net.fit(tiny_video.frames).predict(tiny_video.frames)
+    assert all(a is b for a, b in zip(net.parameters(), params))   # updated in place
+    # fit starts from the seeded initialisation: fitting again gives the same network
+    np.testing.assert_array_equal(net.fit(tiny_video.frames).predict(tiny_video.frames), first)
+    fresh = _net(n_epochs=0)
+    before = [p.detach().clone() for p in fresh.parameters()]
+    fresh.reset_parameters()
+    assert all(torch.equal(a, p) for a, p in zip(before, fresh.parameters()))
+
+
+def test_dtype_and_to_are_respected_and_user_tensor_gets_no_grad(tiny_video):
+    T = torch.from_numpy(tiny_video.frames.astype(np.float64)).requires_grad_(True)
+    net = _net(n_epochs=2, dtype="float64").fit(T)
+    assert next(net.parameters()).dtype == torch.float64
+    assert net.predict(T).dtype == torch.float64 and T.grad is None
+    moved = _net(n_epochs=2).to(torch.float64)                      # .to() before fit
+    np.testing.assert_allclose(moved.fit(T).predict(T).numpy(), net.predict(T).numpy())
+    assert next(moved.parameters()).dtype == torch.float64
+
+
+def test_clone_set_params_and_not_fitted(tiny_video):
+    from sklearn.base import clone
+    from sklearn.exceptions import NotFittedError
+
+    net = _net(n_epochs=2).fit(tiny_video.frames)
+    copy = clone(net)
+    assert copy.get_params() == net.get_params()
+    with pytest.raises(NotFittedError):
+        copy.predict(tiny_video.frames)
+    wider = clone(net).set_params(base_channels=8)    # grid search: clone, then set_params
+    assert sum(p.numel() for p in wider.parameters()) > sum(p.numel() for p in net.parameters())
+    np.testing.assert_array_equal(clone(net).fit(tiny_video.frames).predict(tiny_video.frames),
+                                  net.predict(tiny_video.frames))
 
 
 def test_bad_inputs(tiny_video):
@@ -97,6 +136,6 @@ def test_bad_inputs(tiny_video):
     with pytest.raises(ValueError, match="NaN"):
         _net().fit(np.full((3, 8, 8), np.nan))
     with pytest.raises(ValueError, match="lr must be > 0"):
-        ProxUNet(lr=0)
+        ProxUNet(lr=0).fit(tiny_video.frames)       # __init__ takes it, fit reports it
     with pytest.raises(TypeError, match="base_channels"):
         ProxUNet(base_channels=2.5)

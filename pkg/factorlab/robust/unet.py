@@ -18,14 +18,16 @@ network's output (our reading of the paper's equation 7).
 from __future__ import annotations
 
 import math
+import numbers
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .._backend import like_input, resolve_device, to_torch
+from .._backend import check_random_state, like_input, resolve_device
 from .._validate import check_array, check_int, check_nonnegative_number, check_positive
+from ..base import ModuleEstimator, resolve_dtype
 from ..prox import l1_prox_loss, nuclear_prox_loss
 from .prox_rpca import rpca_forward_backward
 
@@ -39,13 +41,20 @@ def _block(c_in, c_out):
         nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
 
 
-class ProxUNet(nn.Module):
+class ProxUNet(ModuleEstimator):
     """U-Net trained by the RPCA loss ``lam_nuclear ||D - S||_* + lam ||S||_1`` on its output.
 
     Architecture: two 3x3 conv + BN + ReLU blocks per level, 2 max-pools, a bottleneck, bilinear
     upsampling with skip connections, and a bias-free 1x1 output convolution (no constant
     offset: silent features give ``S = 0``). With ``base_channels=32`` it has about 333 k
     parameters (DeepLS: about 334 k); reflect padding avoids dark borders in ``S``.
+
+    The layers are built at construction (so ``base_channels`` must be a positive integer
+    there; ``set_params`` of ``base_channels``, ``random_state``, ``device`` or ``dtype``
+    rebuilds them), on ``device`` and in ``dtype``; ``fit`` trains wherever the parameters
+    are, so ``net.to("cuda")`` later is respected. Data are 3-D, frames x height x width, so
+    scikit-learn's 2-D estimator checks do not apply; ``clone``, ``get_params``/``set_params``,
+    ``save``/``load`` and ``NotFittedError`` do.
 
     Parameters
     ----------
@@ -59,10 +68,13 @@ class ProxUNet(nn.Module):
         Adam learning rate.
     n_epochs : int
         Full-batch Adam steps on the training frames.
-    device : str
-        ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``.
-    random_state : int or None
-        Seed of the weight initialisation.
+    device : "auto", "cpu", "cuda" or torch.device
+        Where the layers are created (``"auto"``: CUDA when available).
+    dtype : None, "float32" or "float64"
+        The layers' dtype (default float32); predictions come back in it.
+    random_state : int, Generator, RandomState or None
+        Seed of the weight initialisation (drawn on the CPU, so the same on every device;
+        the global torch generator is left untouched).
     progress : bool
         Show a progress bar over epochs.
 
@@ -72,6 +84,9 @@ class ProxUNet(nn.Module):
         The loss after each epoch.
     lam_ : float
         The ``lam`` used.
+    n_features_in_ : int
+        Pixels per training frame (:meth:`predict` takes frames of any size >= 4 x 4: the
+        network is convolutional).
 
     Examples
     --------
@@ -84,30 +99,53 @@ class ProxUNet(nn.Module):
     ((8, 24, 32), 3)
     """
 
+    _input_ndim = 3
+
     def __init__(self, base_channels=32, lam=None, lam_nuclear=1.0, lr=3e-4, n_epochs=500,
-                 device="auto", random_state=None, progress=False):
+                 device="auto", dtype=None, random_state=None, progress=False):
         super().__init__()
-        self.base_channels = check_int(base_channels, "base_channels", minimum=1)
-        self.lam = None if lam is None else check_positive(lam, "lam")
-        self.lam_nuclear = check_nonnegative_number(lam_nuclear, "lam_nuclear")
-        self.lr = check_positive(lr, "lr")
-        self.n_epochs = check_int(n_epochs, "n_epochs", minimum=0)
-        self.device = device
-        self.random_state = random_state
-        self.progress = progress
-        c = self.base_channels
+        self.base_channels, self.lam, self.lam_nuclear = base_channels, lam, lam_nuclear
+        self.lr, self.n_epochs = lr, n_epochs
+        self.device, self.dtype, self.random_state, self.progress = device, dtype, random_state, progress
+        self._build()
+
+    _ARCHITECTURE = ("base_channels", "random_state", "device", "dtype")
+
+    def _seeded_layers(self) -> dict:
+        """The layers, freshly initialised on the CPU in float32 from ``random_state``."""
+        c = check_int(self.base_channels, "base_channels", minimum=1)   # needed to build
+        seed = self.random_state
+        if seed is not None and not isinstance(seed, numbers.Integral):
+            seed = int(check_random_state(seed).integers(2**63 - 1))
         # Seed the initialisation without touching the global generator.
         with torch.random.fork_rng(devices=[]):
-            if random_state is not None:
-                torch.manual_seed(int(random_state))
-            self.enc1 = nn.Sequential(_block(1, c), _block(c, c))
-            self.enc2 = nn.Sequential(_block(c, 2 * c), _block(2 * c, 2 * c))
-            self.mid = nn.Sequential(_block(2 * c, 4 * c), _block(4 * c, 2 * c))
-            self.dec2 = nn.Sequential(_block(4 * c, 2 * c), _block(2 * c, c))
-            self.dec1 = nn.Sequential(_block(2 * c, c), _block(c, c))
-            self.out = nn.Conv2d(c, 1, 1, bias=False)
-        self.lam_ = self.lam
-        self.loss_history_ = []
+            if seed is not None:
+                torch.manual_seed(int(seed))
+            return {"enc1": nn.Sequential(_block(1, c), _block(c, c)),
+                    "enc2": nn.Sequential(_block(c, 2 * c), _block(2 * c, 2 * c)),
+                    "mid": nn.Sequential(_block(2 * c, 4 * c), _block(4 * c, 2 * c)),
+                    "dec2": nn.Sequential(_block(4 * c, 2 * c), _block(2 * c, c)),
+                    "dec1": nn.Sequential(_block(2 * c, c), _block(c, c)),
+                    "out": nn.Conv2d(c, 1, 1, bias=False)}
+
+    def _build(self) -> None:
+        for name, layer in self._seeded_layers().items():
+            setattr(self, name, layer.to(device=self._init_device(), dtype=self._init_dtype()))
+
+    def reset_parameters(self) -> None:
+        """Re-initialise every layer in place, as at construction (same seed, same values)."""
+        fresh = nn.Module()
+        for name, layer in self._seeded_layers().items():
+            fresh.add_module(name, layer)
+        self.load_state_dict(fresh.state_dict())   # copies into the existing parameters
+
+    def set_params(self, **params):
+        """Set hyperparameters; the architecture's (``base_channels``, ``random_state``,
+        ``device``, ``dtype``) rebuild the layers, unfitted."""
+        super().set_params(**params)
+        if any(k in params for k in self._ARCHITECTURE):
+            self._build()
+        return self
 
     def forward(self, x):
         """Map frames ``(n, 1, h, w)`` to their sparse foreground ``(n, 1, h, w)``."""
@@ -125,43 +163,58 @@ class ProxUNet(nn.Module):
         d1 = self.dec1(torch.cat([up, e1], dim=1))
         return self.out(d1)[..., :h, :w]
 
-    def _frames(self, frames, name):
-        arr = check_array(frames, name, ndim=3)
+    def _frames(self, frames, name, reset=None):
+        """Validated frames and the ``(n, 1, h, w)`` network input on the parameters' device
+        and dtype (detached: the caller's tensor never gets a gradient)."""
+        if reset is None:
+            self._check_fitted()
+            arr = check_array(frames, name, ndim=3)   # any frame size: convolutional
+        else:
+            arr = self._validate_input(frames, name, reset=reset)
         if min(arr.shape[1:]) < 4:
             raise ValueError(f"{name} must be at least 4 x 4 pixels per frame, got "
                              f"{tuple(arr.shape[1:])}.")
-        dev = resolve_device(self.device)
-        return arr, to_torch(arr, device=dev, dtype=torch.float32)[:, None]
+        return arr, self._as_module_input(arr)[:, None]
 
     def loss(self, D, S):
         """The training loss ``lam_nuclear ||D - S||_* + lam ||S||_1`` on frames x pixels."""
         n = D.shape[0]
         D2, S2 = D.reshape(n, -1), S.reshape(n, -1)
-        return nuclear_prox_loss(D2 - S2, self.lam_nuclear) + l1_prox_loss(S2, self.lam_)
+        return nuclear_prox_loss(D2 - S2, self.lam_nuclear_) + l1_prox_loss(S2, self.lam_)
 
-    def fit(self, frames):
+    def fit(self, X, y=None):
         """Train on a batch of frames (no labels) by full-batch Adam on :meth:`loss`.
+
+        Starts from the seeded initialisation (:meth:`reset_parameters`, in place), so
+        fitting twice gives the same network; trains on the parameters' device and dtype.
 
         Parameters
         ----------
-        frames : array or tensor of shape (n_frames, height, width)
+        X : array or tensor of shape (n_frames, height, width)
             Typically a few dozen frames drawn at random from a recording, scaled to [0, 1].
+        y : ignored
 
         Returns
         -------
         self
         """
-        _, X = self._frames(frames, "frames")
+        lr = check_positive(self.lr, "lr")
+        n_epochs = check_int(self.n_epochs, "n_epochs", minimum=0)
+        lam_nuclear = check_nonnegative_number(self.lam_nuclear, "lam_nuclear")
+        lam = None if self.lam is None else check_positive(self.lam, "lam")
+        resolve_device(self.device), resolve_dtype(self.dtype)   # report bad settings
+        _, X = self._frames(X, "X", reset=True)
         if X.shape[0] < 2:
-            raise ValueError("frames must hold at least 2 frames: the low-rank prior couples "
+            raise ValueError("X must hold at least 2 frames: the low-rank prior couples "
                              "frames.")
-        self.to(X.device)
+        self.reset_parameters()
         n, pixels = X.shape[0], X.shape[-2] * X.shape[-1]
-        self.lam_ = self.lam if self.lam is not None else 1.0 / math.sqrt(max(n, pixels))
-        opt = torch.optim.Adam(self.parameters(), lr=self.lr)
+        self.lam_ = lam if lam is not None else 1.0 / math.sqrt(max(n, pixels))
+        self.lam_nuclear_ = lam_nuclear
+        opt = torch.optim.Adam(self.parameters(), lr=lr)
         self.train()
         self.loss_history_ = []
-        for _ in tqdm(range(self.n_epochs), disable=not self.progress, desc="ProxUNet"):
+        for _ in tqdm(range(n_epochs), disable=not self.progress, desc="ProxUNet"):
             loss = self.loss(X, self(X))
             opt.zero_grad()
             loss.backward()
@@ -171,23 +224,28 @@ class ProxUNet(nn.Module):
         return self
 
     @torch.no_grad()
-    def predict(self, frames, batch_size=64):
+    def predict(self, X, batch_size=64):
         """The sparse foreground ``S`` of (new) frames, one frame at a time in effect.
 
         Parameters
         ----------
-        frames : array or tensor of shape (n_frames, height, width)
+        X : array or tensor of shape (n_frames, height, width)
+            Frames of any size (at least 4 x 4).
         batch_size : int
             Frames per forward pass (only memory; the result does not depend on it).
 
         Returns
         -------
-        S : like ``frames``
+        S : like ``X``, in the network's dtype
         """
-        arr, X = self._frames(frames, "frames")
+        arr, X = self._frames(X, "X")
         batch_size = check_int(batch_size, "batch_size", minimum=1)
-        self.to(X.device).eval()
-        S = torch.cat([self(x) for x in X.split(batch_size)])[:, 0]
+        was_training = self.training
+        self.eval()   # batch norm with its running statistics: frames are independent
+        try:
+            S = torch.cat([self(x) for x in X.split(batch_size)])[:, 0]
+        finally:
+            self.train(was_training)
         return like_input(S, arr)
 
     def refine(self, frames, S=None, n_iter=20, alpha=None):
@@ -212,18 +270,3 @@ class ProxUNet(nn.Module):
         """
         start = self.predict(frames) if S is None else S
         return rpca_forward_backward(frames, alpha=alpha, max_iter=n_iter, S_init=start).S
-
-    def save(self, path):
-        """Save hyperparameters and weights with ``torch.save`` (no pickled objects)."""
-        config = {k: getattr(self, k) for k in ("base_channels", "lam", "lam_nuclear", "lr",
-                                                "n_epochs")}
-        torch.save({"config": config, "lam_": self.lam_, "state_dict": self.state_dict()}, path)
-
-    @classmethod
-    def load(cls, path, device="auto"):
-        """Load a model written by :meth:`save` (``torch.load(weights_only=True)``)."""
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-        model = cls(**blob["config"], device=device)
-        model.load_state_dict(blob["state_dict"])
-        model.lam_ = blob["lam_"]
-        return model.to(resolve_device(device)).eval()
