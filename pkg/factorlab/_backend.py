@@ -73,7 +73,9 @@ def to_torch(X, device=None, dtype=None) -> torch.Tensor:
         arr = np.asarray(X)
         if arr.dtype not in _NUMPY_TO_TORCH:
             arr = arr.astype(np.float64)
-        t = torch.from_numpy(np.ascontiguousarray(arr))
+        arr = np.ascontiguousarray(arr)
+        # torch cannot share memory with a read-only (memory-mapped) array: copy it
+        t = torch.from_numpy(arr if arr.flags.writeable else arr.copy())
     if dtype is None and not t.is_floating_point():
         dtype = torch.float64
     dev = None if device is None else resolve_device(device)
