@@ -255,3 +255,11 @@ def test_robust_pca_tol_zero_runs_every_iteration():
     model = fl.RobustPCA("ialm", tol=0, max_iter=7).fit(Y)
     assert model.n_iter_ == 7 and not model.converged_
     assert fl.RobustPCA("godec", rank=3, tol=0, max_iter=4, random_state=0).fit(Y).n_iter_ == 4
+
+
+def test_a_tensor_in_an_autograd_graph_is_used_detached():
+    Y = torch.from_numpy(planted(m=30, n=20)[2]).requires_grad_(True)
+    model = fl.RobustPCA("ialm", max_iter=30).fit(Y)
+    assert not model.L_.requires_grad and not model.components_.requires_grad
+    assert not model.transform(Y).requires_grad and not ialm(Y, max_iter=5).S.requires_grad
+    assert Y.grad is None

@@ -46,7 +46,9 @@ def as_matrix(Y, device=None, dtype=None):
     Y = check_array(Y, name="Y", ndim=(2, 3))
     shape = tuple(Y.shape)
     dev = None if device is None else resolve_device(device)
-    D = to_torch(Y, device=dev, dtype=dtype).reshape(shape[0], -1)
+    # the solvers are not differentiable: work on a detached copy, never the caller's graph
+    D = to_torch(Y.detach() if isinstance(Y, torch.Tensor) else Y, device=dev,
+                 dtype=dtype).reshape(shape[0], -1)
     if D is Y:   # never hand the caller's own tensor to an in-place update
         D = D.clone()
 

@@ -126,6 +126,7 @@ class BEARNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Estimator):
             In the input's floating dtype (float64 for other input).
         """
         Y = self._validate_input(X, reset=False)
+        Y = Y.detach() if isinstance(Y, torch.Tensor) else Y   # NNLS is not differentiable
         W = to_torch(self.W_, dtype=torch.float64)
         F = to_torch(self.footprints_, device=W.device, dtype=torch.float64).reshape(
             len(self.footprints_), -1).T

@@ -14,6 +14,11 @@ from .solvers import godec, ialm, pcp
 __all__ = ["RobustPCA"]
 
 
+def _detached(a):
+    """A tensor out of the caller's autograd graph (the solvers are not differentiable)."""
+    return a.detach() if isinstance(a, torch.Tensor) else a
+
+
 class RobustPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Estimator):
     """Split a movie into low-rank plus sparse, ``Y = L + S``, with a reference solver.
 
@@ -101,7 +106,7 @@ class RobustPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Estimator):
             The movie ``Y``.
         y : ignored
         """
-        Y = self._validate_input(X, reset=True)
+        Y = _detached(self._validate_input(X, reset=True))
         method = check_option(self.method, "method", ("ialm", "pcp", "godec"))
         common = dict(device=self.device, dtype=self.dtype, progress=self.progress)
         if method == "godec":
@@ -151,7 +156,7 @@ class RobustPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Estimator):
         array or tensor of shape (frames, rank_)
             In the input's floating dtype (float64 for other input).
         """
-        Y = self._validate_input(X, reset=False)
+        Y = _detached(self._validate_input(X, reset=False))
         V = to_torch(self.components_)
         D = to_torch(Y, device=V.device, dtype=V.dtype).reshape(Y.shape[0], -1)
         return cast_like_input_dtype(like_input(D @ V.T, X), result_dtype(Y))
@@ -164,7 +169,7 @@ class RobustPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Estimator):
         X : array or tensor of shape (frames, rank_)
         """
         self._check_fitted()
-        codes = check_array(X, "X")
+        codes = _detached(check_array(X, "X"))
         if codes.shape[1] != self.rank_:
             raise ValueError(f"X must have {self.rank_} columns (rank_), got shape "
                              f"{tuple(codes.shape)}.")
