@@ -65,6 +65,12 @@ CASES = [
     (fl.KMeansFactorization(rank=2, random_state=0), lambda: _matrix(nonneg=False)),
     (fl.GLRM(rank=2, random_state=0), lambda: _matrix(nonneg=False)),
     (fl.CP(rank=2, random_state=0), _tensor),
+    (fl.RobustPCA(max_iter=50), lambda: _matrix(nonneg=False)),
+    (fl.RobustPCA("godec", rank=2, max_iter=20, random_state=0), lambda: _matrix(nonneg=False)),
+    (fl.BEAR(rank=1, n_epochs=3, random_state=0), lambda: _matrix(nonneg=False)),
+    (fl.BEARNMF(n_components=1, n_epochs=3, nmf_max_iter=20, random_state=0), _matrix),
+    (fl.ProxUNet(base_channels=2, n_epochs=2, device="cpu", random_state=0),
+     lambda: np.random.default_rng(0).random((4, 8, 8))),
     (fl.CRsAE1d(n_filters=2, filter_length=2, n_iter=5, n_epochs=2, random_state=0),
      lambda: _matrix(nonneg=False)),
     (fl.SparseVAR(order=1, alpha=0.05), lambda: _var_series()),
@@ -76,6 +82,10 @@ CASES = [
 
 # At most three per estimator, each with its reason.
 EXPECTED_FAILURES = {
+    "BEAR": {
+        "check_no_attributes_set_in_init": "nn.Module.__init__ sets the public attribute "
+                                           "`training`",
+    },
     "CRsAE1d": {
         "check_no_attributes_set_in_init": "nn.Module.__init__ sets the public attribute "
                                            "`training`",
@@ -100,7 +110,7 @@ def test_scikit_learn_checks(estimator, check):
     check(estimator)
 
 
-IDS = [type(est).__name__ for est, _ in CASES]
+IDS = [f"{type(est).__name__}-{getattr(est, 'method', '')}" for est, _ in CASES]
 
 
 @pytest.mark.parametrize("estimator, make_data", CASES, ids=IDS)

@@ -27,14 +27,14 @@ names (ending in ``_``), so a file cannot shadow a method.
 
 from __future__ import annotations
 
-import inspect
 import json
 import numbers
 import pathlib
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator
+from sklearn.base import TransformerMixin as _SklearnTransformerMixin
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
@@ -42,7 +42,7 @@ from torch import nn
 from ._backend import to_numpy
 from ._validate import check_array
 
-__all__ = ["Estimator", "ModuleEstimator", "NotFittedError", "resolve_dtype", "result_dtype",
+__all__ = ["Estimator", "ModuleEstimator", "TransformerMixin", "NotFittedError", "resolve_dtype", "result_dtype",
            "cast_like_input_dtype"]
 
 
@@ -85,9 +85,11 @@ class Estimator(BaseEstimator):
         ndims = (self._input_ndim,) if isinstance(self._input_ndim, int) else self._input_ndim
         tags.input_tags.two_d_array = 2 in ndims
         tags.input_tags.three_d_array = 3 in ndims
-        if tags.transformer_tags is not None:
-            tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+    def _preserved_dtypes(self) -> list[str]:
+        """The input dtypes that ``transform`` returns unchanged (the dtype policy above)."""
+        return ["float64", "float32"]
 
     # --- input checks at the public boundary ---------------------------------------------
     def _validate_input(self, X, name="X", *, reset, ndim=None, nonnegative=None, allow_nan=False):
@@ -193,6 +195,19 @@ class Estimator(BaseEstimator):
         return model
 
 
+class TransformerMixin(_SklearnTransformerMixin):
+    """scikit-learn's ``TransformerMixin`` with factorlab's dtype policy in the tags.
+
+    (scikit-learn's mixin creates the transformer tags after the base classes have run, so the
+    policy is applied here, last.)
+    """
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = self._preserved_dtypes()
+        return tags
+
+
 def resolve_dtype(dtype, default=torch.float32) -> torch.dtype:
     """Turn ``None``, ``"float32"``, ``"float64"`` or a floating ``torch.dtype`` into a dtype.
 
@@ -235,26 +250,35 @@ class ModuleEstimator(Estimator, nn.Module):
         nn.Module.__setstate__(self, state)
 
     def _init_device(self) -> torch.device:
+        """The device for parameters made in ``__init__`` or ``set_params``, which must not
+        raise (scikit-learn's protocol): a bad ``device`` gives the CPU here, and ``fit``
+        reports it."""
         from ._backend import resolve_device
 
-        return resolve_device(getattr(self, "device", "auto"))
+        try:
+            return resolve_device(getattr(self, "device", "auto"))
+        except (ValueError, TypeError, RuntimeError):
+            return torch.device("cpu")
 
     def _init_dtype(self) -> torch.dtype:
-        return resolve_dtype(getattr(self, "dtype", None))
-
-    def _init_placement(self) -> tuple[torch.device, torch.dtype]:
-        """``(device, dtype)`` for the parameters created in ``__init__``, which must not
-        raise: a bad ``device`` or ``dtype`` gives the CPU / float32 here, and ``fit`` (which
-        checks them with ``resolve_device`` / ``resolve_dtype``) reports it."""
+        """The dtype for parameters made in ``__init__``; a bad ``dtype`` gives float32 here,
+        and ``fit`` reports it."""
         try:
-            dev = self._init_device()
-        except (ValueError, TypeError, RuntimeError):
-            dev = torch.device("cpu")
-        try:
-            dt = self._init_dtype()
+            return resolve_dtype(getattr(self, "dtype", None))
         except (ValueError, TypeError):
-            dt = torch.float32
-        return dev, dt
+            return torch.float32
+
+    def _preserved_dtypes(self) -> list[str]:
+        # a torch module computes in its own dtype, whatever the input's
+        return [str(self.param_dtype).replace("torch.", "")]
+
+    def set_params(self, **params):
+        """Set hyperparameters; a new ``device`` or ``dtype`` moves the parameters there, as
+        ``.to()`` would (so ``clone`` + ``set_params`` in a grid search keeps its promise)."""
+        super().set_params(**params)
+        if "device" in params or "dtype" in params:
+            self.to(device=self._init_device(), dtype=self._init_dtype())
+        return self
 
     @property
     def param_device(self) -> torch.device:
@@ -345,6 +369,10 @@ class ModuleEstimator(Estimator, nn.Module):
         elif params.get("device") not in (None, "auto", "cpu") and not torch.cuda.is_available():
             params["device"] = "cpu"
         model = cls(**params)
+        # a model moved by .double() after construction is stored in float64: load it so
+        floating = {v.dtype for v in blob["state_dict"].values() if v.is_floating_point()}
+        if len(floating) == 1:
+            model.to(dtype=floating.pop())
         # lazy (uninitialised) parameters and buffers take their shapes from the file
         own = {**dict(model.named_parameters()), **dict(model.named_buffers())}
         for key, value in blob["state_dict"].items():

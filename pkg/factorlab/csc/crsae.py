@@ -17,12 +17,11 @@ from scipy import ndimage
 from torch import nn
 from tqdm.auto import tqdm
 
-from sklearn.base import TransformerMixin
 
 from .._backend import like_input, resolve_device, to_numpy, to_torch, torch_generator
 from .._validate import (check_array, check_int, check_nonnegative_number, check_option,
                          check_positive)
-from ..base import ModuleEstimator, NotFittedError, resolve_dtype
+from ..base import ModuleEstimator, NotFittedError, TransformerMixin, resolve_dtype
 from .fista import conv_decode, fista_steps, lipschitz_bound
 
 __all__ = ["CRsAE1d", "CRsAE2d", "lambda_closed_form"]
@@ -95,18 +94,13 @@ class _CRsAE(TransformerMixin, ModuleEstimator):
         self.progress = progress
         # Created once; fit gives them their shapes and values in place (a bad device or
         # dtype is reported by fit, so the parameters start on the CPU in float32 then).
-        dev, dt = self._init_placement()
+        dev, dt = self._init_device(), self._init_dtype()
         self.weight = nn.UninitializedParameter(device=dev, dtype=dt)
         self.lam_param = nn.UninitializedParameter(device=dev, dtype=dt, requires_grad=False)
         self.bias = nn.UninitializedParameter(device=dev, dtype=dt, requires_grad=False)
         self.register_buffer("sigma_t", torch.tensor(math.nan, device=dev, dtype=dt))
         self.register_buffer("L_t", torch.tensor(math.nan, device=dev, dtype=dt))
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        # a torch module computes in its own dtype (see factorlab.base)
-        tags.transformer_tags.preserves_dtype = [str(self.param_dtype).replace("torch.", "")]
-        return tags
 
     # ---------------------------------------------------------------- hyperparameters
     def _settings(self) -> dict:

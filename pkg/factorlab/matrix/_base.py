@@ -22,11 +22,11 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
-from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.base import ClassNamePrefixFeaturesOutMixin
 
 from .._backend import like_input, to_torch
 from .._validate import check_array
-from ..base import Estimator, cast_like_input_dtype as _cast, result_dtype as _float_dtype
+from ..base import Estimator, TransformerMixin, cast_like_input_dtype, result_dtype
 
 __all__ = ["MatrixFit", "MatrixFactorization", "relative_error"]
 
@@ -113,13 +113,13 @@ class MatrixFactorization(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Est
         """
         self._validate_input(X, reset=True, allow_nan=mask is not None)
         result = self._fit(X, mask)
-        dtype = _float_dtype(X)
-        self.U_, self.V_ = _cast(result.U, dtype), _cast(result.V, dtype)
+        dtype = result_dtype(X)
+        self.U_, self.V_ = cast_like_input_dtype(result.U, dtype), cast_like_input_dtype(result.V, dtype)
         self.loss_history_ = np.asarray(result.loss_history, dtype=float)
         self.n_iter_ = int(result.n_iter)
         self.converged_ = bool(result.converged)
         if result.mean is not None:
-            self.mean_ = _cast(result.mean, dtype)
+            self.mean_ = cast_like_input_dtype(result.mean, dtype)
         elif hasattr(self, "mean_"):
             del self.mean_
         self._after_fit(X, mask, result)

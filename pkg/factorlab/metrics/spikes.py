@@ -1,4 +1,4 @@
-"""Scoring learned spike templates, detected spikes and denoised images against the truth."""
+"""Scoring learned spike templates and detected spikes against the truth."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from .._backend import to_numpy
 from .._validate import check_array, check_int, check_nonnegative_number
 
 __all__ = ["template_error", "detect_spikes", "match_spikes", "DetectionCurve",
-           "spike_detection_curve", "psnr"]
+           "spike_detection_curve"]
 
 
 def template_error(true, learned, max_lag=None):

@@ -19,14 +19,14 @@ import os
 
 import numpy as np
 import torch
-from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.base import ClassNamePrefixFeaturesOutMixin
 from torch import nn
 from tqdm.auto import tqdm
 
 from .._backend import check_random_state, like_input, resolve_device, to_numpy, torch_generator
 from .._validate import (check_array, check_int, check_nonnegative_number, check_option,
                          check_positive, check_rank)
-from ..base import ModuleEstimator, resolve_dtype
+from ..base import ModuleEstimator, TransformerMixin, resolve_dtype
 from ..io import NpyWriter, open_movie
 
 __all__ = ["BEAR"]
@@ -167,12 +167,6 @@ class BEAR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ModuleEstimator):
                                                 dtype=self._init_dtype())
         self.reset_parameters()
 
-    def _init_device(self) -> torch.device:
-        return _lenient(resolve_device, self.device, torch.device("cpu"))
-
-    def _init_dtype(self) -> torch.dtype:
-        return _lenient(resolve_dtype, self.dtype, torch.float32)
-
     def reset_parameters(self) -> None:
         """Draw ``W`` afresh, as in the paper (uniform in ``±1/sqrt(pixels)``, seeded by
         ``random_state``), when its size is known (``n_pixels``, or after a ``fit``)."""
@@ -190,19 +184,6 @@ class BEAR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ModuleEstimator):
               and isinstance(self.rank, numbers.Integral) and self.rank >= 1
               and not isinstance(self.rank, bool))
         return (int(self.n_pixels), int(self.rank)) if ok else None
-
-    def set_params(self, **params):
-        """Set hyperparameters; a new ``device`` or ``dtype`` moves ``W`` there, like ``.to()``."""
-        super().set_params(**params)
-        if "device" in params or "dtype" in params:
-            self.to(device=self._init_device(), dtype=self._init_dtype())
-        return self
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        # a torch module computes in its own dtype, whatever the input's
-        tags.transformer_tags.preserves_dtype = [str(self.param_dtype).replace("torch.", "")]
-        return tags
 
     @property
     def _n_features_out(self):

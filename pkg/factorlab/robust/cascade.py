@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.base import ClassNamePrefixFeaturesOutMixin
 
 from .._backend import like_input, to_torch
 from .._linalg import nnls_gram
 from .._validate import check_int
-from ..base import Estimator, cast_like_input_dtype, result_dtype
+from ..base import Estimator, TransformerMixin, cast_like_input_dtype, result_dtype
 from ..matrix import NMF
 from .bear import BEAR
 

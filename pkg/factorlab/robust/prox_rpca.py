@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 from .._backend import to_torch
 from .._validate import check_array, check_int, check_nonnegative_number, check_positive
 from .._linalg import thin_svd
-from ..prox import soft_threshold, svt
+from ..prox import soft_threshold
 from ._common import RPCAResult, as_matrix, default_lambda, frobenius
 from .solvers import _pcp_candes
 

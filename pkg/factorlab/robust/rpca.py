@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import torch
-from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.base import ClassNamePrefixFeaturesOutMixin
 
 from .._backend import like_input, to_torch
 from .._linalg import thin_svd
 from .._validate import check_array, check_option
-from ..base import Estimator, cast_like_input_dtype, result_dtype
+from ..base import Estimator, TransformerMixin, cast_like_input_dtype, result_dtype
 from .solvers import godec, ialm, pcp
 
 __all__ = ["RobustPCA"]

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import torch
-from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.base import ClassNamePrefixFeaturesOutMixin
 
 from .._backend import like_input, to_numpy, to_torch
 from .._validate import check_array, check_int
-from ..base import Estimator, cast_like_input_dtype, result_dtype
+from ..base import Estimator, TransformerMixin, cast_like_input_dtype, result_dtype
 from ._ops import cp_to_tensor
 from .cp_als import cp_als
 

@@ -16,12 +16,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from sklearn.base import TransformerMixin
 
 from .._backend import check_random_state, like_input, resolve_device, to_numpy, to_torch
 from .._validate import (check_array, check_int, check_nonnegative_number, check_option,
                          check_positive)
-from ..base import ModuleEstimator, NotFittedError, resolve_dtype
+from ..base import ModuleEstimator, NotFittedError, TransformerMixin, resolve_dtype
 from .sparse_var import SparseVAR, lagged_design, var_lasso
 
 __all__ = ["VARAutoencoder"]
@@ -152,7 +151,7 @@ class VARAutoencoder(TransformerMixin, ModuleEstimator):
         self.dtype = dtype
         self.random_state = random_state
         self.progress = progress
-        dev, dt = self._init_placement()
+        dev, dt = self._init_device(), self._init_dtype()
         # the architecture is fixed; the sizes (channels, latent_dim, frame) come in fit
         self.encoder = nn.Sequential(
             _lazy(nn.Conv2d(1, 1, 3, stride=2, padding=1, device="meta"), dev, dt), nn.ELU(),

@@ -12,8 +12,7 @@ import numpy as np
 import torch
 
 from .._backend import like_input, to_numpy, to_torch
-from .._validate import (check_array, check_fraction, check_int, check_nonnegative_number,
-                         check_option)
+from .._validate import (check_array, check_int, check_nonnegative_number)
 from ..base import Estimator, cast_like_input_dtype, result_dtype
 from .lasso import lasso_on_gram
 
