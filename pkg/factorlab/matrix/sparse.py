@@ -271,7 +271,23 @@ def sparse_nmf(X, rank, alpha, *, mask=None, init="svd", max_iter=500, tol=1e-7,
                        nonnegative=True, progress=progress)
 
 
-class SparsePCA(MatrixFactorization):
+class _UnitBallScores(MatrixFactorization):
+    """Shared by the sparse models, whose fitted scores ``U_`` live in the unit ball."""
+
+    def fit_transform(self, X, y=None, *, mask=None):
+        """Fit, then return ``transform(X)``: the least-squares coordinates of the training rows
+        given ``V_`` (nonnegative for sparse NMF).
+
+        These are not ``U_``: the fit's scores live in the unit ball (which couples the rows,
+        so no row-wise ``transform`` could reproduce them), the coordinates do not; both are
+        kept, as in scikit-learn's ``SparsePCA``. With a ``mask`` (entries may be missing, so
+        ``transform`` cannot see them) this returns ``U_``.
+        """
+        self.fit(X, mask=mask)
+        return self.U_ if mask is not None else self.transform(X)
+
+
+class SparsePCA(_UnitBallScores):
     """Sparse PCA estimator (l1 on the loadings ``V_``, unit ball on the scores ``U_``).
 
     See :func:`sparse_pca` for the objective and the solver.
@@ -330,20 +346,9 @@ class SparsePCA(MatrixFactorization):
         return sparse_pca(X, self.rank, self.alpha, mask=mask, center=self.center, init=self.init,
                           max_iter=self.max_iter, tol=self.tol, random_state=self.random_state,
                           device=self.device, progress=self.progress)
-    def fit_transform(self, X, y=None, *, mask=None):
-        """Fit, then return ``transform(X)``: the least-squares coordinates of the training rows
-        given ``V_``.
-
-        These are not ``U_``: the fit's scores live in the unit ball (which couples the rows,
-        so no row-wise ``transform`` could reproduce them), the coordinates do not; both are
-        kept, as in scikit-learn's ``SparsePCA``. With a ``mask`` (entries may be missing, so
-        ``transform`` cannot see them) this returns ``U_``.
-        """
-        self.fit(X, mask=mask)
-        return self.U_ if mask is not None else self.transform(X)
 
 
-class SparseNMF(MatrixFactorization):
+class SparseNMF(_UnitBallScores):
     """Sparse NMF estimator (``U_, V_ ≥ 0``, l1 on ``V_``, unit ball on the columns of ``U_``).
 
     See :func:`sparse_nmf`.
@@ -393,14 +398,3 @@ class SparseNMF(MatrixFactorization):
                           max_iter=self.max_iter, tol=self.tol, random_state=self.random_state,
                           device=self.device, progress=self.progress)
 
-    def fit_transform(self, X, y=None, *, mask=None):
-        """Fit, then return ``transform(X)``: the least-squares coordinates of the training rows
-        given ``V_`` (nonnegative).
-
-        These are not ``U_``: the fit's scores live in the unit ball (which couples the rows,
-        so no row-wise ``transform`` could reproduce them), the coordinates do not; both are
-        kept, as in scikit-learn's ``SparsePCA``. With a ``mask`` (entries may be missing, so
-        ``transform`` cannot see them) this returns ``U_``.
-        """
-        self.fit(X, mask=mask)
-        return self.U_ if mask is not None else self.transform(X)
