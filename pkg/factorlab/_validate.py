@@ -22,6 +22,7 @@ __all__ = [
     "check_fraction",
     "check_option",
     "check_int",
+    "hide_unobserved",
 ]
 
 
@@ -281,3 +282,51 @@ def check_option(value, name: str, allowed) -> str:
         options = ", ".join(repr(a) for a in allowed)
         raise ValueError(f"{name} must be one of {options}; got {value!r}.")
     return value
+
+
+def hide_unobserved(X, mask, name: str = "X", ndim=2, nonnegative: bool = False,
+                    owner: str | None = None):
+    """Validate data that come with a mask of observed entries (True = observed).
+
+    What the mask hides is never used by a masked fit, so it may hold anything a user stores for
+    "missing": NaN, inf, or (for nonnegative models) a negative sentinel such as -1. Those hidden
+    entries are replaced by 0 in a copy (the input is never modified); observed entries must be
+    finite (and nonnegative when ``nonnegative`` is set).
+
+    Returns
+    -------
+    X, mask
+        The checked data (a copy only where something was replaced) and the boolean mask.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[1.0, np.nan], [2.0, 3.0]])
+    >>> M = ~np.isnan(X)
+    >>> hide_unobserved(X, M)[0].tolist()
+    [[1.0, 0.0], [2.0, 3.0]]
+    """
+    arr = check_array(X, name, ndim=ndim, allow_nan=True)
+    m = check_mask(mask, tuple(arr.shape))
+    if isinstance(arr, torch.Tensor):
+        values = arr.detach()
+        observed = torch.as_tensor(to_numpy_any(m) if not isinstance(m, torch.Tensor) else m,
+                                   device=values.device)
+        bad_value = ~torch.isfinite(values)
+        negative = (values < 0) if nonnegative else torch.zeros_like(bad_value)
+    else:
+        values, observed = arr, np.asarray(m)
+        bad_value = ~np.isfinite(values)
+        negative = (values < 0) if nonnegative else np.zeros_like(bad_value)
+    if bool((bad_value & observed).any()):
+        raise ValueError(f"{name} contains NaN or inf at entries the mask marks as observed; "
+                         "mark them False in mask (True = observed) or impute them.")
+    if bool((negative & observed).any()):
+        where = f" passed to {owner}" if owner else ""
+        raise ValueError(f"Negative values in data{where}: {name} must be nonnegative at the "
+                         "observed entries for this model.")
+    hidden = (bad_value | negative) & ~observed
+    if bool(hidden.any()):
+        arr = (torch.where(hidden, torch.zeros_like(values), values) if isinstance(arr, torch.Tensor)
+               else np.where(hidden, 0.0, values).astype(values.dtype))
+    return arr, m

@@ -16,7 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from .._backend import check_random_state
-from .._validate import check_array, check_int, check_mask
+from .._validate import check_array, check_int, hide_unobserved
 from .models import check_estimator, clone_with, factors_of, relative_error, run_tasks
 from .crossval import _check_ranks
 from .similarity import align, similarity
@@ -119,8 +119,10 @@ class Ensemble(BaseEstimator):
         self
         """
         check_estimator(self.estimator)
-        Xa = check_array(X, "X", ndim=tuple(range(2, 17)))
-        mask = check_mask(mask, tuple(Xa.shape))
+        if mask is None:
+            Xa = check_array(X, "X", ndim=tuple(range(2, 17)))
+        else:
+            Xa, mask = hide_unobserved(X, mask, ndim=tuple(range(2, 17)))
         ranks = _check_ranks(self.ranks)
         replicates = check_int(self.replicates, "replicates", minimum=1)
         rng = check_random_state(self.random_state)

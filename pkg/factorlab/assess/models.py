@@ -15,6 +15,16 @@ __all__ = ["factors_of", "relative_error", "clone_with", "check_estimator", "run
 
 
 def factors_of(x) -> tuple[list[np.ndarray], np.ndarray | None]:
+    """The factor matrices and weights of ``x`` (see :func:`_factors_of`), all finite."""
+    factors, weights = _factors_of(x)
+    if not all(np.isfinite(f).all() for f in factors) or (
+            weights is not None and not np.isfinite(weights).all()):
+        raise ValueError("The factors contain NaN or inf; a similarity or alignment of them "
+                         "would be meaningless. Check the fit that produced them.")
+    return factors, weights
+
+
+def _factors_of(x) -> tuple[list[np.ndarray], np.ndarray | None]:
     """The factor matrices (one per mode, components in columns) and weights of ``x``.
 
     ``x`` may be a fitted CP model (``factors_``, ``weights_``), a fitted matrix model (``U_``,

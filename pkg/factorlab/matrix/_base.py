@@ -25,7 +25,7 @@ import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin
 
 from .._backend import like_input, to_torch
-from .._validate import check_array
+from .._validate import check_array, check_mask, hide_unobserved
 from ..base import Estimator, TransformerMixin, cast_like_input_dtype, result_dtype
 
 __all__ = ["MatrixFit", "MatrixFactorization", "relative_error"]
@@ -67,10 +67,11 @@ def relative_error(X, U, V, mask=None) -> float:
     >>> relative_error(X, np.array([[1.0], [2.0]]), np.array([[3.0], [4.0]]))
     0.0
     """
-    X, U, V = (to_torch(a, dtype=torch.float64) for a in (X, U, V))
+    X, U, V = (to_torch(a, dtype=torch.float64).detach() for a in (X, U, V))
     R = X - U @ V.T
     if mask is not None:
-        m = to_torch(mask).bool().to(X.device)
+        # a boolean mask with at least one observed entry (0/1 numbers are accepted; 0.5 is not)
+        m = to_torch(check_mask(mask, tuple(X.shape))).bool().to(X.device)
         R, X = R[m], X[m]
     return float(torch.linalg.norm(R) / torch.linalg.norm(X).clamp_min(1e-300))
 
@@ -111,7 +112,12 @@ class MatrixFactorization(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Est
         -------
         self
         """
-        self._validate_input(X, reset=True, allow_nan=mask is not None)
+        if isinstance(X, torch.Tensor):
+            X = X.detach()  # classical solvers are not differentiated through
+        if mask is not None:
+            X, mask = hide_unobserved(X, mask, nonnegative=self._positive_only,
+                                      owner=type(self).__name__)
+        self._validate_input(X, reset=True)
         result = self._fit(X, mask)
         dtype = result_dtype(X)
         self.U_, self.V_ = cast_like_input_dtype(result.U, dtype), cast_like_input_dtype(result.V, dtype)
@@ -147,6 +153,7 @@ class MatrixFactorization(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Est
         U_new : array of shape (n_new, rank)
         """
         Xn = self._validate_input(X, reset=False, nonnegative=self._nonnegative)
+        Xn = Xn.detach() if isinstance(Xn, torch.Tensor) else Xn
         V = to_torch(self.V_, dtype=torch.float64)
         Xt = to_torch(Xn, device=V.device, dtype=torch.float64)
         if getattr(self, "mean_", None) is not None:

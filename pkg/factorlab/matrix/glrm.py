@@ -377,7 +377,7 @@ class GLRM(MatrixFactorization):
         self._validate_input(X_new, reset=False)
         Xn = _check_data(X_new, self.loss)
         V = to_torch(self.V_, dtype=torch.float64)
-        T = to_torch(Xn, device=V.device, dtype=torch.float64)
+        T = to_torch(Xn, device=V.device, dtype=torch.float64).detach()
         b = (to_torch(self.mean_, device=V.device, dtype=torch.float64)
              if getattr(self, "mean_", None) is not None else torch.zeros_like(T[0]))
         U = torch.zeros((T.shape[0], V.shape[1]), dtype=T.dtype, device=T.device)
@@ -389,4 +389,4 @@ class GLRM(MatrixFactorization):
 
         _alternate(T, torch.ones_like(T), U, V, b, self.loss, self.alpha, eps, False, objective,
                    check_int(self.max_iter, "max_iter", minimum=1), self.tol, update_v=False)
-        return like_input(U.to(to_torch(Xn).dtype), X_new)
+        return like_input(U.detach().to(to_torch(Xn).dtype), X_new)

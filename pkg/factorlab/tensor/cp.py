@@ -6,7 +6,7 @@ import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin
 
 from .._backend import like_input, to_numpy, to_torch
-from .._validate import check_array, check_int
+from .._validate import check_array, check_int, hide_unobserved
 from ..base import Estimator, TransformerMixin, cast_like_input_dtype, result_dtype
 from ._ops import cp_to_tensor
 from .cp_als import cp_als
@@ -90,7 +90,11 @@ class CP(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Estimator):
         -------
         self
         """
-        self._validate_input(X, reset=True, allow_nan=mask is not None)
+        if isinstance(X, torch.Tensor):
+            X = X.detach()
+        if mask is not None:
+            X, mask = hide_unobserved(X, mask, ndim=self._input_ndim, nonnegative=False)
+        self._validate_input(X, reset=True)
         res = cp_als(X, self.rank, mask=mask, nonneg=self.nonneg, missing=self.missing,
                      init=self.init, max_iter=self.max_iter, tol=self.tol,
                      random_state=self.random_state)
@@ -141,6 +145,7 @@ class CP(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Estimator):
         if mode == 0:
             self._validate_input(X, reset=False, allow_nan=mask is not None)
         Xn = check_array(X, "X", ndim=N, allow_nan=mask is not None)
+        Xn = Xn.detach() if isinstance(Xn, torch.Tensor) else Xn
         expected = [f.shape[0] for f in self.factors_]
         if any(Xn.shape[k] != expected[k] for k in range(N) if k != mode):
             want = tuple("any" if k == mode else s for k, s in enumerate(expected))

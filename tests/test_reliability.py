@@ -1,0 +1,90 @@
+"""Reliability at the public boundary: what a mask hides, tensors with gradients, and results
+that must not be silently wrong (issue 16's cases that the estimator base fixes once)."""
+
+import numpy as np
+import pytest
+import torch
+
+import factorlab as fl
+
+
+def _data(seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.random((30, 3)) @ rng.random((3, 12))
+    mask = rng.random(X.shape) > 0.2
+    return X, mask
+
+
+@pytest.mark.parametrize("model", [fl.PCA(rank=3, random_state=0), fl.NMF(rank=3, random_state=0),
+                                   fl.SparsePCA(rank=3, random_state=0),
+                                   fl.SparseNMF(rank=3, random_state=0),
+                                   fl.SemiNMF(rank=3, random_state=0),
+                                   fl.KMeansFactorization(rank=3, random_state=0),
+                                   fl.GLRM(rank=3, random_state=0)],
+                         ids=lambda m: type(m).__name__)
+@pytest.mark.parametrize("hidden", [np.nan, np.inf, -1.0])
+def test_masked_fit_accepts_what_the_mask_hides(model, hidden):
+    X, mask = _data()
+    reference = model.fit(X, mask=mask)
+    U_ref = reference.U_.copy()
+    X_hidden = np.where(mask, X, hidden)
+    before = X_hidden.copy()
+    model.fit(X_hidden, mask=mask)
+    np.testing.assert_allclose(model.U_, U_ref, rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(X_hidden, before)  # the input is not modified
+
+
+def test_masked_fit_still_rejects_nan_and_negatives_it_can_see():
+    X, mask = _data()
+    X_bad = X.copy()
+    X_bad[0, 0] = np.nan
+    mask[0, 0] = True
+    with pytest.raises(ValueError, match="observed"):
+        fl.PCA(rank=2).fit(X_bad, mask=mask)
+    X_neg = X.copy()
+    X_neg[0, 0] = -1.0
+    with pytest.raises(ValueError, match="Negative values in data passed to NMF"):
+        fl.NMF(rank=2).fit(X_neg, mask=mask)
+
+
+def test_cp_and_ensemble_accept_nan_where_masked():
+    rng = np.random.default_rng(0)
+    X = np.einsum("ir,jr,kr->ijk", rng.random((8, 2)), rng.random((7, 2)), rng.random((6, 2)))
+    mask = rng.random(X.shape) > 0.2
+    ref = fl.CP(rank=2, random_state=0).fit(X, mask=mask)
+    got = fl.CP(rank=2, random_state=0).fit(np.where(mask, X, np.nan), mask=mask)
+    np.testing.assert_allclose(got.factors_[0], ref.factors_[0], rtol=1e-10, atol=1e-12)
+    Xm, M = _data()
+    ens = fl.Ensemble(fl.NMF(rank=1, random_state=0), [1, 2], replicates=2, random_state=0,
+                      progress=False).fit(np.where(M, Xm, np.nan), mask=M)
+    assert np.isfinite(ens.losses_[2]).all()
+
+
+@pytest.mark.parametrize("model", [fl.PCA(rank=2, random_state=0), fl.NMF(rank=2, random_state=0),
+                                   fl.KMeansFactorization(rank=2, random_state=0),
+                                   fl.GLRM(rank=2, random_state=0),
+                                   fl.CP(rank=2, random_state=0)],
+                         ids=lambda m: type(m).__name__)
+def test_classical_models_take_tensors_that_require_grad(model):
+    X, _ = _data()
+    Xt = torch.tensor(X, requires_grad=True)
+    out = model.fit(Xt).transform(Xt)
+    assert isinstance(out, torch.Tensor) and not out.requires_grad
+    assert Xt.grad is None
+
+
+def test_relative_error_mask_must_observe_something_and_be_boolean():
+    X, _ = _data()
+    U, V = np.ones((30, 1)), np.ones((12, 1))
+    with pytest.raises(ValueError, match="no entry"):
+        fl.relative_error(X, U, V, mask=np.zeros(X.shape, bool))
+    with pytest.raises(TypeError, match="boolean"):
+        fl.relative_error(X, U, V, mask=np.full(X.shape, 0.5))
+
+
+def test_similarity_refuses_factors_with_nan():
+    a = [np.ones((4, 2)), np.ones((3, 2))]
+    b = [np.ones((4, 2)), np.ones((3, 2))]
+    b[0][0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        fl.similarity(a, b)
