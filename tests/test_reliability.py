@@ -88,3 +88,32 @@ def test_similarity_refuses_factors_with_nan():
     b[0][0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         fl.similarity(a, b)
+
+
+def test_invalid_settings_raise_instead_of_returning_nan():
+    with pytest.raises(ValueError, match="finite"):
+        fl.soft_threshold(np.ones(3), np.nan)
+    with pytest.raises(ValueError, match="finite"):
+        fl.soft_threshold(torch.ones(3), float("inf"))
+    with pytest.raises(ValueError, match="peak"):
+        fl.psnr(-np.ones(4), np.zeros(4))
+    with pytest.raises(ValueError, match="finite"):
+        fl.psnr(np.ones(4), np.array([1.0, np.nan, 1.0, 1.0]))
+
+
+def test_load_says_what_is_wrong_with_a_bad_file(tmp_path):
+    (tmp_path / "empty.npz").write_bytes(b"")
+    (tmp_path / "garbage.npz").write_bytes(b"not a model at all")
+    for name in ("empty.npz", "garbage.npz"):
+        with pytest.raises(ValueError, match="not a PCA file"):
+            fl.PCA.load(tmp_path / name)
+    X, _ = _data()
+    model = fl.PCA(rank=2, random_state=0).fit(X)
+    path = model.save(tmp_path / "pca")          # .npz appended, and load finds it
+    assert fl.PCA.load(tmp_path / "pca").V_.shape == (12, 2)
+    with np.load(path) as data:
+        arrays = dict(data)
+    arrays["attr__V_"] = np.full_like(arrays["attr__V_"], np.nan)
+    np.savez(tmp_path / "nan.npz", **arrays)
+    with pytest.raises(ValueError, match="NaN"):
+        fl.PCA.load(tmp_path / "nan.npz")

@@ -171,7 +171,14 @@ class Estimator(BaseEstimator):
         path = pathlib.Path(path)
         if not path.exists() and path.with_name(path.name + ".npz").exists():
             path = path.with_name(path.name + ".npz")
-        with np.load(path, allow_pickle=False) as data:
+        try:
+            data = np.load(path, allow_pickle=False)
+            if not hasattr(data, "files") or "__class__" not in data.files:
+                raise ValueError("no __class__ entry")
+        except (OSError, ValueError, EOFError) as exc:
+            raise ValueError(f"{path} is not a {cls.__name__} file written by save() "
+                             f"({exc}).") from exc
+        with data:
             name = str(data["__class__"])
             if name != cls.__name__:
                 raise ValueError(f"{path} holds a {name}, not a {cls.__name__}; use "
@@ -191,6 +198,10 @@ class Estimator(BaseEstimator):
             if not attr.endswith("_") or attr.startswith("_") or hasattr(type(model), attr):
                 raise ValueError(f"{path} is not a {cls.__name__} file written by save(): it "
                                  f"holds an attribute {attr!r}.")
+            for v in value if isinstance(value, list) else [value]:
+                if isinstance(v, np.ndarray) and v.dtype.kind == "f" and not np.isfinite(v).all():
+                    raise ValueError(f"{path}: the learned {attr} holds NaN or inf; the file is "
+                                     "damaged or was not written by a successful fit.")
             setattr(model, attr, value)
         return model
 

@@ -33,7 +33,7 @@ def soft_threshold(x, threshold):
     ----------
     x : numpy.ndarray or torch.Tensor
     threshold : float or array broadcastable to ``x``
-        Must be nonnegative.
+        Must be nonnegative and finite.
 
     Returns
     -------
@@ -47,12 +47,12 @@ def soft_threshold(x, threshold):
     """
     if isinstance(x, torch.Tensor):
         t = torch.as_tensor(threshold, dtype=x.dtype, device=x.device)
-        if bool((t < 0).any()):
-            raise ValueError("threshold must be nonnegative.")
+        if not bool(((t >= 0) & torch.isfinite(t)).all()):   # also catches NaN
+            raise ValueError("threshold must be nonnegative and finite.")
         return torch.sign(x) * torch.clamp(x.abs() - t, min=0)
     t = np.asarray(threshold, dtype=float)
-    if (t < 0).any():
-        raise ValueError(f"threshold must be nonnegative, got {threshold!r}.")
+    if not ((t >= 0) & np.isfinite(t)).all():   # also catches NaN
+        raise ValueError(f"threshold must be nonnegative and finite, got {threshold!r}.")
     x = np.asarray(x, dtype=float)
     return np.sign(x) * np.maximum(np.abs(x) - t, 0)
 

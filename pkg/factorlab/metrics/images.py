@@ -25,6 +25,11 @@ def psnr(clean, estimate, peak=None):
     b = np.asarray(to_numpy(estimate), dtype=float)
     if a.shape != b.shape:
         raise ValueError(f"clean and estimate must have the same shape, got {a.shape} and {b.shape}.")
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        raise ValueError("clean and estimate must be finite (they contain NaN or inf).")
     peak = float(a.max()) if peak is None else float(peak)
+    if not (np.isfinite(peak) and peak > 0):
+        raise ValueError(f"peak must be a finite number > 0 (the brightest possible value), got "
+                         f"{peak}; pass peak=... when the clean image is not positive.")
     mse = float(np.mean((a - b) ** 2))
     return float("inf") if mse == 0 else float(20 * np.log10(peak) - 10 * np.log10(mse))
