@@ -555,7 +555,7 @@ class CRsAE1d(_CRsAE):
     filters_, lambda_, sigma_, L_ : learned filters, sparsity weights, noise level, step constant
     loss_history_ : list of float, one per epoch
     lambda_history_ : ndarray of shape (n_epochs, n_filters)
-    filter_history_ : ndarray of shape (n_epochs + 1, n_filters, *filter_length)
+    filter_history_ : ndarray of shape ``(n_epochs + 1, n_filters, *filter_length)``
         The filters at the start and after every epoch.
     shift_history_ : list of ``(epoch, filter, axis, shift)`` moves kept by ``shift_search``
 

@@ -60,10 +60,10 @@ class RobustPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Estimator):
     Attributes
     ----------
     L_, S_ : arrays shaped like ``Y`` (same container)
-    components_ : array of shape (rank_, pixels)
+    components_ : array of shape (``rank_``, pixels)
         Orthonormal principal axes of ``L_`` (rows), strongest first; each row's largest
         entry (in absolute value) is positive.
-    singular_values_ : array of shape (rank_,)
+    singular_values_ : array of shape (``rank_``,)
     rank_ : int
         Numerical rank of ``L_``: singular values above ``max(frames, pixels) * eps`` times
         the largest.
@@ -153,7 +153,7 @@ class RobustPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Estimator):
 
         Returns
         -------
-        array or tensor of shape (frames, rank_)
+        array or tensor of shape (frames, ``rank_``)
             In the input's floating dtype (float64 for other input).
         """
         Y = _detached(self._validate_input(X, reset=False))
@@ -166,7 +166,7 @@ class RobustPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Estimator):
 
         Parameters
         ----------
-        X : array or tensor of shape (frames, rank_)
+        X : array or tensor of shape (frames, ``rank_``)
         """
         self._check_fitted()
         codes = _detached(check_array(X, "X"))
