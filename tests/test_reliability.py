@@ -117,3 +117,18 @@ def test_load_says_what_is_wrong_with_a_bad_file(tmp_path):
     np.savez(tmp_path / "nan.npz", **arrays)
     with pytest.raises(ValueError, match="NaN"):
         fl.PCA.load(tmp_path / "nan.npz")
+
+
+def test_crsae_on_all_zero_signals_says_why():
+    with pytest.raises(ValueError, match="sigma"):
+        fl.CRsAE1d(2, 5, n_epochs=1).fit(np.zeros((10, 50)))
+    # with the noise level given, zero signals are a valid (if dull) fit
+    model = fl.CRsAE1d(2, 5, n_epochs=1, sigma=0.1, random_state=0).fit(np.zeros((10, 50)))
+    assert np.isfinite(model.filters_).all()
+
+
+def test_ialm_refuses_a_shrinking_penalty():
+    X = np.random.default_rng(0).random((20, 30))
+    with pytest.raises(ValueError, match="rho must be >= 1"):
+        fl.ialm(X, rho=0.5)
+    assert fl.ialm(X, rho=1.0, max_iter=5).n_iter == 5

@@ -351,7 +351,12 @@ class _CRsAE(TransformerMixin, ModuleEstimator):
         n_code = int(np.prod([s - k + 1 for s, k in zip(Y.shape[1:], cfg["filter_shape"])]))
         with torch.no_grad():
             if self.sigma is None:
-                self.sigma_t.fill_(float(Y.abs().median()) / 0.6745)
+                sigma = float(Y.abs().median()) / 0.6745
+                if not sigma > 0:
+                    raise ValueError("The noise level estimated from X (median |X| / 0.6745) is "
+                                     "0: X is all zero or mostly exactly zero. Pass sigma=... "
+                                     "(the noise standard deviation), or check the data.")
+                self.sigma_t.fill_(sigma)
             else:
                 self.sigma_t.fill_(self.sigma)
             lam_init = math.sqrt(2 * math.log(n_filters * n_code)) / self.sigma_

@@ -51,7 +51,7 @@ def ialm(Y, lam=None, tol=None, max_iter=1000, rho=1.5, mu=None, device=None, dt
         Stop when ``||Y - L - S||_F / ||Y||_F < tol`` (default 1e-7, or ~1e-6 in float32).
     max_iter : int
     rho : float
-        Growth factor of the penalty ``mu`` (> 1).
+        Growth factor of the penalty ``mu`` (>= 1; 1 keeps it constant).
     mu : float, optional
         Initial penalty; default ``1.25 / ||Y||_2`` (spectral norm).
     device, dtype : optional
@@ -79,6 +79,9 @@ def ialm(Y, lam=None, tol=None, max_iter=1000, rho=1.5, mu=None, device=None, dt
     tol = _default_tol(D) if tol is None else check_nonnegative_number(tol, "tol")
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     rho = check_positive(rho, "rho")
+    if rho < 1:
+        raise ValueError(f"rho must be >= 1 (the factor by which the penalty mu grows each "
+                         f"iteration; below 1 it shrinks and IALM stalls), got {rho}.")
     norm2 = float(torch.linalg.matrix_norm(D, ord=2))
     d_norm = frobenius(D)
     if d_norm == 0:
