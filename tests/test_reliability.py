@@ -132,3 +132,15 @@ def test_ialm_refuses_a_shrinking_penalty():
     with pytest.raises(ValueError, match="rho must be >= 1"):
         fl.ialm(X, rho=0.5)
     assert fl.ialm(X, rho=1.0, max_iter=5).n_iter == 5
+
+
+def test_bad_settings_give_clear_errors_not_deep_ones():
+    X3 = np.random.default_rng(0).random((5, 4, 3))
+    with pytest.raises(TypeError, match="init must be"):
+        fl.CP(2, init=None).fit(X3)
+    with pytest.raises(TypeError, match="filter_length"):
+        fl.CRsAE1d(2, 2.5, n_epochs=1).fit(np.random.default_rng(0).random((10, 30)))
+    with pytest.raises(ValueError, match="NaN"):
+        fl.lipschitz_bound(torch.full((2, 5), float("nan")))
+    with pytest.raises(ValueError, match="code_l1"):
+        fl.lambda_closed_form(-5.0, 10, 1.0, 1.0)

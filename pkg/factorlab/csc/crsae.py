@@ -53,7 +53,15 @@ def lambda_closed_form(code_l1, n_entries, prior_rate, prior_shape):
     >>> round(float(lambda_closed_form(10.0, 100, prior_rate=5.0, prior_shape=6.0)), 4)
     7.0
     """
-    return (n_entries + prior_shape - 1) / (np.asarray(code_l1, dtype=float) + prior_rate)
+    l1 = np.asarray(code_l1, dtype=float)
+    if not (np.isfinite(l1).all() and (l1 >= 0).all()):
+        raise ValueError(f"code_l1 is an l1 norm: it must be finite and >= 0, got {code_l1!r}.")
+    if not (np.isfinite(prior_rate) and prior_rate >= 0 and np.isfinite(prior_shape)
+            and n_entries + prior_shape - 1 > 0):
+        raise ValueError("prior_rate must be >= 0 and n_entries + prior_shape - 1 > 0 (a Gamma "
+                         f"prior with a positive mode), got prior_rate={prior_rate!r}, "
+                         f"prior_shape={prior_shape!r}, n_entries={n_entries!r}.")
+    return (n_entries + prior_shape - 1) / (l1 + prior_rate)
 
 
 class _CRsAE(TransformerMixin, ModuleEstimator):
@@ -106,8 +114,13 @@ class _CRsAE(TransformerMixin, ModuleEstimator):
     def _settings(self) -> dict:
         """The hyperparameters, checked (fit calls this; nothing is stored)."""
         d = self._ndim
-        ks = (self.filter_length,) * d if isinstance(self.filter_length, (int, np.integer)) \
-            else tuple(self.filter_length)
+        if isinstance(self.filter_length, (int, np.integer)):
+            ks = (self.filter_length,) * d
+        elif isinstance(self.filter_length, (tuple, list)):
+            ks = tuple(self.filter_length)
+        else:
+            raise TypeError(f"filter_length must be an int or a tuple of {d} ints, got "
+                            f"{self.filter_length!r}.")
         if len(ks) != d:
             raise ValueError(f"filter_length must be an int or a tuple of {d} ints, got "
                              f"{self.filter_length!r}.")

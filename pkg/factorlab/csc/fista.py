@@ -124,6 +124,8 @@ def lipschitz_bound(filters, n_fft: int | None = None) -> float:
     h = to_torch(filters).detach()
     if h.ndim not in (2, 3):
         raise ValueError(f"filters must have shape (C, K) or (C, K1, K2), got {tuple(h.shape)}.")
+    if not bool(torch.isfinite(h).all()):
+        raise ValueError("filters contain NaN or inf; no step size can be computed.")
     sizes = h.shape[1:]
     degree = sum(k - 1 for k in sizes)
     if n_fft is None:

@@ -74,6 +74,9 @@ def _init_factors(init, X, rank, nonneg, gen, norm_x):
     shape, opts = X.shape, {"dtype": X.dtype, "device": X.device}
     given = [None] * X.ndim
     if not isinstance(init, str):
+        if not isinstance(init, (list, tuple)):
+            raise TypeError(f"init must be 'random', 'svd' or a list of one factor matrix per "
+                            f"mode, got {type(init).__name__}.")
         if len(init) != X.ndim:
             raise ValueError(f"init must be 'random', 'svd' or one factor per mode ({X.ndim}), "
                              f"got {len(init)} entries.")
