@@ -23,7 +23,8 @@ _TIFF_SUFFIXES = (".tif", ".tiff")
 
 
 class MovieSource:
-    """Frames of a movie, read in batches as ``(batch, pixels)`` float32.
+    """Frames of a movie, read in batches as ``(batch, pixels)`` float32 (float64 movies held in
+    memory stay float64, so that a float64 fit is not rounded).
 
     Use :func:`open_movie` to build one.
 
@@ -55,7 +56,8 @@ class MovieSource:
         return self.path is None
 
     def read(self, indices, copy: bool = True) -> np.ndarray | torch.Tensor:
-        """Frames ``indices`` (sorted ints or a slice) as a ``(len, pixels)`` float32 array.
+        """Frames ``indices`` (sorted ints or a slice) as a ``(len, pixels)`` float32 array
+        (float64 for a float64 movie in memory).
 
         A torch source returns a tensor on its own device; everything else NumPy. With
         ``copy=False`` a slice of a float32 memory map comes back as a read-only view (no
@@ -65,9 +67,11 @@ class MovieSource:
             block = self._reader(indices)
         else:
             block = self._data[indices]
+        keep64 = self.in_memory and block.dtype in (np.float64, torch.float64)
         if isinstance(block, torch.Tensor):
-            return block.reshape(block.shape[0], -1).to(torch.float32)
-        block = np.asarray(block, dtype=np.float32).reshape(-1, self.n_pixels)
+            return block.reshape(block.shape[0], -1).to(torch.float64 if keep64 else torch.float32)
+        block = np.asarray(block, dtype=np.float64 if keep64 else np.float32)
+        block = block.reshape(-1, self.n_pixels)
         # a view of a read-only memmap: copy, so callers get memory they may hand to torch
         return block if block.flags.writeable or not copy else block.copy()
 

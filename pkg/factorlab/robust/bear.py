@@ -27,7 +27,7 @@ from .._backend import check_random_state, like_input, resolve_device, to_numpy,
 from .._validate import (check_array, check_int, check_nonnegative_number, check_option,
                          check_positive, check_rank)
 from ..base import ModuleEstimator, TransformerMixin, resolve_dtype
-from ..io import NpyWriter, open_movie
+from ..io import MovieSource, NpyWriter, open_movie
 
 __all__ = ["BEAR"]
 
@@ -43,24 +43,6 @@ def _lenient(resolve, value, default):
         return resolve(value)
     except (ValueError, TypeError):
         return default
-
-
-class _InMemory:
-    """A validated in-memory movie as ``(frames, pixels)`` rows, read in its own dtype (the
-    file reader of :mod:`factorlab.io` gives float32, which would round a float64 fit)."""
-
-    in_memory = True
-
-    def __init__(self, X):
-        self.shape = tuple(X.shape)
-        self.n_frames, self.n_pixels = self.shape[0], int(np.prod(self.shape[1:]))
-        self._rows = X.reshape(self.n_frames, self.n_pixels)
-
-    def read(self, indices):
-        block = self._rows[indices]
-        if isinstance(block, np.ndarray) and not block.flags.writeable:
-            block = block.copy()    # torch refuses to wrap read-only memory
-        return block
 
 
 class BEAR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ModuleEstimator):
@@ -227,7 +209,8 @@ class BEAR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ModuleEstimator):
                     raise ValueError(f"X has {src.n_pixels} features, but BEAR is expecting "
                                      f"{self.n_features_in_} features as input.")
             return src
-        return _InMemory(self._validate_input(X, reset=reset))
+        arr = self._validate_input(X, reset=reset)
+        return MovieSource(arr, arr.shape[1:])   # in memory: a single frame is fine too
 
     def _batch(self, src, idx):
         block = src.read(idx)
@@ -448,7 +431,8 @@ class BEAR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ModuleEstimator):
             self._check_fitted()
         src = self._source(X, reset=False) if hasattr(self, "n_features_in_") else None
         if src is None:    # a weight made with n_pixels= but never fitted
-            src = _InMemory(check_array(X, "X", ndim=(2, 3)))
+            arr = check_array(X, "X", ndim=(2, 3))
+            src = MovieSource(arr, arr.shape[1:])
             if src.n_pixels != self.weight.shape[0]:
                 raise ValueError(f"X has {src.n_pixels} pixels per frame but W has "
                                  f"{self.weight.shape[0]} rows.")
