@@ -39,11 +39,11 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from ._backend import to_numpy
+from ._backend import resolve_device, to_numpy
 from ._validate import check_array
 
-__all__ = ["Estimator", "ModuleEstimator", "TransformerMixin", "NotFittedError", "resolve_dtype", "result_dtype",
-           "cast_like_input_dtype"]
+__all__ = ["Estimator", "ModuleEstimator", "TransformerMixin", "NotFittedError", "resolve_dtype",
+           "result_dtype", "cast_like_input_dtype"]
 
 
 def result_dtype(X):
@@ -65,6 +65,13 @@ def _learned_attributes(obj) -> dict:
     """Public attributes set by ``fit`` (names ending in one ``_``)."""
     return {k: v for k, v in vars(obj).items()
             if k.endswith("_") and not k.startswith("_") and not k.endswith("__")}
+
+
+def _check_learned_name(path, cls, name) -> None:
+    """A saved file may only restore learned attributes: never a method or a private setting."""
+    if not name.endswith("_") or name.startswith("_") or hasattr(cls, name):
+        raise ValueError(f"{path} is not a {cls.__name__} file written by save(): it holds an "
+                         f"attribute {name!r}.")
 
 
 class Estimator(BaseEstimator):
@@ -195,9 +202,7 @@ class Estimator(BaseEstimator):
                     lists.setdefault(attr, {})[int(index)] = value
             attrs.update({k: [v[i] for i in sorted(v)] for k, v in lists.items()})
         for attr, value in attrs.items():
-            if not attr.endswith("_") or attr.startswith("_") or hasattr(type(model), attr):
-                raise ValueError(f"{path} is not a {cls.__name__} file written by save(): it "
-                                 f"holds an attribute {attr!r}.")
+            _check_learned_name(path, cls, attr)
             for v in value if isinstance(value, list) else [value]:
                 if isinstance(v, np.ndarray) and v.dtype.kind == "f" and not np.isfinite(v).all():
                     raise ValueError(f"{path}: the learned {attr} holds NaN or inf; the file is "
@@ -264,8 +269,6 @@ class ModuleEstimator(Estimator, nn.Module):
         """The device for parameters made in ``__init__`` or ``set_params``, which must not
         raise (scikit-learn's protocol): a bad ``device`` gives the CPU here, and ``fit``
         reports it."""
-        from ._backend import resolve_device
-
         try:
             return resolve_device(getattr(self, "device", "auto"))
         except (ValueError, TypeError, RuntimeError):
@@ -345,9 +348,10 @@ class ModuleEstimator(Estimator, nn.Module):
                       v.item() if isinstance(v, np.generic) else
                       v.tolist() if isinstance(v, np.ndarray) else v)   # weights_only-safe
                   for k, v in self.get_params(deep=False).items()}
-        learned = {}
+        learned, from_numpy = {}, []
         for name, value in _learned_attributes(self).items():
             if isinstance(value, np.ndarray):
+                from_numpy.append(name)
                 learned[name] = torch.from_numpy(np.array(value))
             elif isinstance(value, torch.Tensor):
                 learned[name] = value.detach().cpu()
@@ -358,9 +362,7 @@ class ModuleEstimator(Estimator, nn.Module):
         state = {k: v.detach().cpu() for k, v in self.state_dict().items()}
         path = pathlib.Path(path)
         torch.save({"class": type(self).__name__, "params": params, "state_dict": state,
-                    "learned": learned,
-                    "numpy": [k for k, v in _learned_attributes(self).items()
-                              if isinstance(v, np.ndarray)]}, path)
+                    "learned": learned, "numpy": from_numpy}, path)
         return path
 
     @classmethod
@@ -391,8 +393,7 @@ class ModuleEstimator(Estimator, nn.Module):
                 own[key].materialize(tuple(value.shape))
         model.load_state_dict(blob["state_dict"])
         for name, value in blob["learned"].items():
-            if not name.endswith("_") or name.startswith("_") or hasattr(type(model), name):
-                raise ValueError(f"{path} holds an attribute {name!r}; not a {cls.__name__} file.")
+            _check_learned_name(path, cls, name)
             if name in blob.get("numpy", []) and isinstance(value, torch.Tensor):
                 value = value.numpy()
             object.__setattr__(model, name, value)

@@ -25,6 +25,7 @@ import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin
 
 from .._backend import like_input, to_torch
+from .._linalg import nnls_gram, solve_gram
 from .._validate import check_array, check_mask, hide_unobserved
 from ..base import Estimator, TransformerMixin, cast_like_input_dtype, result_dtype
 
@@ -120,7 +121,8 @@ class MatrixFactorization(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Est
         self._validate_input(X, reset=True)
         result = self._fit(X, mask)
         dtype = result_dtype(X)
-        self.U_, self.V_ = cast_like_input_dtype(result.U, dtype), cast_like_input_dtype(result.V, dtype)
+        self.U_ = cast_like_input_dtype(result.U, dtype)
+        self.V_ = cast_like_input_dtype(result.V, dtype)
         self.loss_history_ = np.asarray(result.loss_history, dtype=float)
         self.n_iter_ = int(result.n_iter)
         self.converged_ = bool(result.converged)
@@ -159,14 +161,7 @@ class MatrixFactorization(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Est
         if getattr(self, "mean_", None) is not None:
             Xt = Xt - to_torch(self.mean_, device=V.device, dtype=torch.float64)
         G, P = V.T @ V, Xt @ V
-        if self._nonnegative:
-            from .nnls import nnls_gram
-
-            U = nnls_gram(G, P)
-        else:
-            from .masked import solve_gram
-
-            U = solve_gram(G, P)
+        U = nnls_gram(G, P) if self._nonnegative else solve_gram(G, P)
         return like_input(U.to(to_torch(Xn).dtype), X)
 
     def inverse_transform(self, X):
