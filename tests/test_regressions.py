@@ -15,7 +15,7 @@ def _dead(factors):
 def test_nonnegative_cp_with_signed_modes_keeps_every_component(missing):
     # Before: with signed modes a HALS column that hit zero dragged its partners to zero and
     # stayed there; 14 of these 20 fits ended with a dead component (error up to 1.0;
-    # benchmarks/dead_components.py counts them on any checkout).
+    # benchmarks/numerical_regressions.py counts them on any checkout).
     for seed in range(20):
         rng = np.random.default_rng(seed)
         A, B, C = rng.random((12, 3)), rng.standard_normal((10, 3)), rng.random((8, 3))

@@ -126,7 +126,8 @@ def check_random_state(random_state) -> np.random.Generator:
         if isinstance(random_state, bool):
             raise TypeError("random_state must be None, an int or a numpy Generator, got a bool.")
         if random_state is not None and not 0 <= int(random_state) < 2**63:
-            raise ValueError(f"random_state must be an int from 0 to 2**63 - 1, got {random_state}.")
+            raise ValueError(f"random_state must be an int from 0 to 2**63 - 1, got "
+                             f"{random_state}.")
         return np.random.default_rng(random_state)
     if isinstance(random_state, np.random.Generator):
         return random_state

@@ -13,6 +13,8 @@ import numpy as np
 import scipy.sparse
 import torch
 
+from ._backend import to_numpy
+
 __all__ = [
     "check_array",
     "check_mask",
@@ -24,11 +26,6 @@ __all__ = [
     "check_int",
     "hide_unobserved",
 ]
-
-
-def to_numpy_any(x) -> np.ndarray:
-    """A NumPy view of a NumPy array or a (detached, CPU) copy of a tensor."""
-    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
 
 
 def _describe(x) -> str:
@@ -127,8 +124,10 @@ def check_array(
         negative = bool((arr < 0).any()) if arr.size else False
     if arr.ndim not in allowed_ndim:
         want = " or ".join(f"{d}-D" for d in allowed_ndim)
-        hint = (f" Reshape your data: {name}.reshape(-1, 1) for a single feature, "
-                f"{name}.reshape(1, -1) for a single sample." if arr.ndim < min(allowed_ndim) else "")
+        hint = ""
+        if arr.ndim < min(allowed_ndim):
+            hint = (f" Reshape your data: {name}.reshape(-1, 1) for a single feature, "
+                    f"{name}.reshape(1, -1) for a single sample.")
         raise ValueError(f"{name} must be a {want} array, got {_describe(arr)}.{hint}")
     if any(s == 0 for s in arr.shape):
         what = "0 sample(s)" if arr.shape[0] == 0 else "0 feature(s)"
@@ -138,7 +137,7 @@ def check_array(
         raise ValueError(f"{name} contains NaN or inf. Remove or impute them first, or pass "
                          "mask=... (True = observed) to fit only the observed entries.")
     if nonnegative and negative:
-        low = float(np.nanmin(to_numpy_any(arr)))
+        low = float(np.nanmin(to_numpy(arr)))
         where = f" passed to {owner}" if owner else ""
         raise ValueError(f"Negative values in data{where}: {name} must be nonnegative for this "
                          f"model, but its minimum is {low:.3g}. Shift or clip the data, or use "
@@ -310,7 +309,7 @@ def hide_unobserved(X, mask, name: str = "X", ndim=2, nonnegative: bool = False,
     m = check_mask(mask, tuple(arr.shape))
     if isinstance(arr, torch.Tensor):
         values = arr.detach()
-        observed = torch.as_tensor(to_numpy_any(m) if not isinstance(m, torch.Tensor) else m,
+        observed = torch.as_tensor(m if isinstance(m, torch.Tensor) else np.asarray(m),
                                    device=values.device)
         bad_value = ~torch.isfinite(values)
         negative = (values < 0) if nonnegative else torch.zeros_like(bad_value)
@@ -327,6 +326,8 @@ def hide_unobserved(X, mask, name: str = "X", ndim=2, nonnegative: bool = False,
                          "observed entries for this model.")
     hidden = (bad_value | negative) & ~observed
     if bool(hidden.any()):
-        arr = (torch.where(hidden, torch.zeros_like(values), values) if isinstance(arr, torch.Tensor)
-               else np.where(hidden, 0.0, values).astype(values.dtype))
+        if isinstance(arr, torch.Tensor):
+            arr = torch.where(hidden, torch.zeros_like(values), values)
+        else:
+            arr = np.where(hidden, 0.0, values).astype(values.dtype)
     return arr, m

@@ -20,5 +20,6 @@ from .nnls import nnls, nnls_gram
 from .revive import dead_components, revive_component
 from .solve import solve_gram
 
-__all__ = ["principal_axes", "thin_svd", "float_mask", "gram_and_rhs", "weighted_gram", "hals_update",
+__all__ = ["principal_axes", "thin_svd", "float_mask", "gram_and_rhs", "weighted_gram",
+           "hals_update",
            "nnls", "nnls_gram", "dead_components", "revive_component", "solve_gram"]

@@ -36,15 +36,6 @@ __all__ = ["BEAR"]
 _BATCH_COPIES = 8
 
 
-def _lenient(resolve, value, default):
-    """``resolve(value)``, or ``default`` when the value is invalid: ``__init__`` and
-    ``set_params`` must not raise (scikit-learn's protocol); ``fit`` reports the bad value."""
-    try:
-        return resolve(value)
-    except (ValueError, TypeError):
-        return default
-
-
 class BEAR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ModuleEstimator):
     """Robust PCA by a bilinear autoencoder ``L = Y W W^T`` with an L1 loss.
 
@@ -158,7 +149,11 @@ class BEAR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ModuleEstimator):
                 return          # created at the first fit, when the frames give the size
         else:
             shape = tuple(self.weight.shape)
-        gen = torch_generator(_lenient(check_random_state, self.random_state, None))
+        try:
+            seed = check_random_state(self.random_state)
+        except (ValueError, TypeError):
+            seed = None   # __init__ must not raise (scikit-learn's protocol); fit reports it
+        gen = torch_generator(seed)
         self._set_parameter(self.weight, self._new_columns(shape[0], shape[1], gen))
 
     def _n_pixels_shape(self):

@@ -1,14 +1,16 @@
-"""How often a nonnegative fit ends with a dead (all-zero) component, and how well CP fits.
-
-The two cases of issue 12 where a component died for good:
+"""The numerical defects of issue 12, measured on any checkout (before and after a fix).
 
 1. CP with some signed modes, ``CP(3, nonneg=[True, False, True])``, on exact rank-3 tensors
-   (12 x 10 x 8; the middle factor Gaussian, the others uniform), one seed per tensor and start.
-2. ANLS NMF at rank 5 on small near-full-rank data (8 x 6 uniform), one seed per matrix/start.
+   (12 x 10 x 8; the middle factor Gaussian, the others uniform): how many of 20 fits end with
+   a dead (all-zero) component, and the range of final relative errors.
+2. ANLS NMF at rank 5 on small near-full-rank data (8 x 6 uniform): dead components in 180 fits.
+3. Semi-NMF: the largest gap between ``fit_transform`` and ``transform`` on the training data,
+   and the smallest coordinate ``transform`` gives (semi-NMF coordinates are nonnegative).
+4. PCA with a rank above the data's (rank 6 on rank-3 data): the largest error of
+   ``explained_variance_`` against numpy's SVD.
 
-It prints, per case, how many fits ended with a dead component, and for CP the range of final
-relative errors. Run it on any checkout to compare versions (the API it uses, ``fit(X)`` and
-``factors_``/``U_``/``V_``, is the same before and after the redesign)::
+The API used (``fit(X)``, ``factors_``, ``U_``/``V_``) is the same before and after the
+redesign, so the script runs on the old code too::
 
     OMP_NUM_THREADS=1 python benchmarks/dead_components.py
     OMP_NUM_THREADS=1 PYTHONPATH=/path/to/old/pkg python benchmarks/dead_components.py
@@ -50,6 +52,24 @@ def anls_small(n_fits=180):
     return dead
 
 
+def semi_nmf_consistency():
+    rng = np.random.default_rng(0)
+    X = rng.exponential(size=(40, 3)) @ rng.standard_normal((3, 15))
+    X += 0.1 * rng.standard_normal(X.shape)
+    model = fl.SemiNMF(rank=3)
+    U = model.fit_transform(X)
+    T = model.transform(X)
+    return float(np.abs(U - T).max()), float(T.min())
+
+
+def pca_above_rank():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((50, 3)) @ rng.standard_normal((3, 20))
+    model = fl.PCA(rank=6, random_state=0).fit(X)
+    s = np.linalg.svd(X - X.mean(0), compute_uv=False)[:6]
+    return float(np.abs(model.explained_variance_ - s**2 / 49).max())
+
+
 def main():
     print(f"factorlab from {os.path.dirname(fl.__file__)}")
     dead, lo, hi = cp_signed_modes()
@@ -57,6 +77,10 @@ def main():
           f"dead component; final relative error {lo:.1e} to {hi:.1e}")
     print(f"NMF(rank=5, solver='anls') on 8 x 6 data: {anls_small()} of 180 fits end with a "
           "dead component")
+    gap, low = semi_nmf_consistency()
+    print(f"SemiNMF(rank=3): max |fit_transform - transform| = {gap:.1e}, smallest transform "
+          f"coordinate {low:.1e}")
+    print(f"PCA(rank=6) on rank-3 data: max |explained_variance_ - SVD| = {pca_above_rank():.1e}")
 
 
 if __name__ == "__main__":
