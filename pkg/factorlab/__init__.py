@@ -3,8 +3,8 @@
 Everything public is re-exported here, grouped by family; submodules whose names start with an
 underscore are private. Dependencies run one way:
 ``_backend/_validate -> base, io, _linalg, prox -> families (matrix, tensor, robust, csc, var)
--> assess, metrics -> plot, widgets, checks``; ``data`` (the simulators) depends only on the
-bottom layer.
+-> assess, metrics -> plot, widgets, checks``; ``data`` (the simulators) and ``datasets`` (bundled real
+recordings) depend only on the bottom layer.
 
 Examples
 --------
@@ -15,7 +15,7 @@ Examples
 
 __version__ = "0.1.0"
 
-from . import checks, data, io, prox  # noqa: E402
+from . import checks, data, datasets, io, prox  # noqa: E402
 from ._backend import resolve_device, seed_everything  # noqa: E402
 from .io import MovieSource, NpyWriter, open_movie, save_movie  # noqa: E402
 from .prox import soft_threshold, svt  # noqa: E402
@@ -29,7 +29,7 @@ from .metrics import *  # noqa: E402,F401,F403
 from . import matrix, tensor, robust, csc, var, assess, metrics  # noqa: E402
 
 __all__ = (
-    ["__version__", "checks", "data", "io", "prox", "resolve_device", "seed_everything",
+    ["__version__", "checks", "data", "datasets", "io", "prox", "resolve_device", "seed_everything",
      "soft_threshold", "svt", "MovieSource", "NpyWriter", "open_movie", "save_movie"]
     + matrix.__all__ + tensor.__all__ + robust.__all__ + csc.__all__ + var.__all__
     + assess.__all__ + metrics.__all__
