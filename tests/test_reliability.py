@@ -119,6 +119,68 @@ def test_load_says_what_is_wrong_with_a_bad_file(tmp_path):
         fl.PCA.load(tmp_path / "nan.npz")
 
 
+def _resave(tmp_path, path, name, **changes):
+    """Copy a saved .npz model with some entries replaced (a tampered or damaged file)."""
+    with np.load(path) as data:
+        arrays = dict(data)
+    arrays.update(changes)
+    np.savez(tmp_path / name, **arrays)
+    return tmp_path / name
+
+
+def test_load_validates_hyperparameters_shapes_and_format(tmp_path):
+    import json
+
+    X, _ = _data()
+    path = fl.NMF(rank=2, random_state=0).fit(X).save(tmp_path / "nmf")
+    with np.load(path) as data:
+        params = json.loads(str(data["__params__"]))
+    cases = {
+        "rank must be >= 1, got -5": {"__params__": np.array(json.dumps({**params, "rank": -5}))},
+        "tol must be >= 0": {"__params__": np.array(json.dumps({**params, "tol": -1.0}))},
+        "do not fit the class": {"__params__": np.array(json.dumps({**params, "bogus": 1}))},
+        r"V_ must have shape \(12, k\)": {"attr__V_": np.ones((5, 2))},
+        "U_ must have 2 columns": {"attr__U_": np.ones((30, 3))},
+        "newer factorlab": {"__format__": np.array(99)},
+    }
+    for i, (message, change) in enumerate(cases.items()):
+        with pytest.raises(ValueError, match=message):
+            fl.NMF.load(_resave(tmp_path, path, f"bad{i}.npz", **change))
+    assert fl.NMF.load(path).rank == 2      # the untouched file still loads
+
+
+def test_cp_load_checks_factor_shapes(tmp_path):
+    X = np.random.default_rng(0).random((6, 5, 4))
+    path = fl.CP(rank=2, random_state=0).fit(X).save(tmp_path / "cp")
+    with pytest.raises(ValueError, match="inconsistent CP"):
+        fl.CP.load(_resave(tmp_path, path, "bad.npz", attr__weights_=np.ones(3)))
+
+
+def test_torch_model_files_are_checked_too(tmp_path):
+    movie = np.random.default_rng(0).random((16, 6, 5)).astype(np.float32)
+    model = fl.BEAR(rank=1, n_epochs=2, random_state=0).fit(movie)
+    path = model.save(tmp_path / "bear.pt")
+    (tmp_path / "garbage.pt").write_bytes(b"not a model")
+    with pytest.raises(ValueError, match="not a BEAR file") as info:
+        fl.BEAR.load(tmp_path / "garbage.pt")
+    assert "weights_only=False" not in str(info.value)   # never suggest loading unsafely
+    blob = torch.load(path, weights_only=True)
+    torch.save({**blob, "params": {**blob["params"], "lr": -1.0}}, tmp_path / "lr.pt")
+    with pytest.raises(ValueError, match="lr must be > 0"):
+        fl.BEAR.load(tmp_path / "lr.pt")
+    torch.save({**blob, "format": 99}, tmp_path / "new.pt")
+    with pytest.raises(ValueError, match="newer factorlab"):
+        fl.BEAR.load(tmp_path / "new.pt")
+    state = {k: torch.ones(3, 3) for k in blob["state_dict"]}
+    torch.save({**blob, "state_dict": state}, tmp_path / "shape.pt")
+    with pytest.raises(ValueError, match="do not match"):
+        fl.BEAR.load(tmp_path / "shape.pt")
+    incomplete = {k: v for k, v in blob.items() if k != "state_dict"}
+    torch.save(incomplete, tmp_path / "part.pt")
+    with pytest.raises(ValueError, match="lacks"):
+        fl.BEAR.load(tmp_path / "part.pt")
+
+
 def test_crsae_on_all_zero_signals_says_why():
     with pytest.raises(ValueError, match="sigma"):
         fl.CRsAE1d(2, 5, n_epochs=1).fit(np.zeros((10, 50)))

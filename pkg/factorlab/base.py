@@ -21,8 +21,9 @@ dtype, the ``dtype`` given at construction or set later by ``.to()``, as any ``n
 **Saving.** :meth:`Estimator.save` writes an ``.npz`` file (hyperparameters as JSON, learned
 arrays as arrays; no pickle). :meth:`ModuleEstimator.save` writes a ``torch.save`` file of the
 hyperparameters, the ``state_dict`` and the learned attributes, read back with
-``weights_only=True``. Both ``load`` methods check the class and accept only learned attribute
-names (ending in ``_``), so a file cannot shadow a method.
+``weights_only=True``. Both ``load`` methods check the class and the format version, accept only
+learned attribute names (ending in ``_``), so a file cannot shadow a method, and check the loaded
+hyperparameters (:func:`check_loaded_params`) and learned shapes before returning the model.
 """
 
 from __future__ import annotations
@@ -39,8 +40,8 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from ._backend import resolve_device, to_numpy
-from ._validate import check_array
+from ._backend import check_random_state, resolve_device, to_numpy
+from ._validate import check_array, check_int, check_nonnegative_number, check_positive
 
 __all__ = ["Estimator", "ModuleEstimator", "TransformerMixin", "NotFittedError", "resolve_dtype",
            "result_dtype", "cast_like_input_dtype"]
@@ -67,6 +68,88 @@ def _learned_attributes(obj) -> dict:
             if k.endswith("_") and not k.startswith("_") and not k.endswith("__")}
 
 
+#: Version of the saved-model layout; ``load`` refuses files from a newer factorlab.
+MODEL_FORMAT = 1
+
+
+def _check_format(path, version) -> None:
+    if version is not None and int(version) > MODEL_FORMAT:
+        raise ValueError(f"{path} was saved in model format {int(version)} by a newer factorlab; "
+                         f"this version reads format {MODEL_FORMAT}. Upgrade factorlab to load it.")
+
+
+def _check_sizes(value, name, minimum):
+    if isinstance(value, (tuple, list)):   # a per-axis size such as CRsAE2d's filter_length
+        return [check_int(v, name, minimum=minimum) for v in value]
+    return check_int(value, name, minimum=minimum)
+
+
+def _check_bool(value, name):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}.")
+
+
+def _check_str(value, name):
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, got {value!r}.")
+
+
+# What every hyperparameter of these names must be, whichever model holds it. A saved file is
+# data from outside, so ``load`` checks it (``fit`` checks the same values with the data's
+# shape in hand). A value equal to the class default, or None where the default is None, is
+# always accepted; strings are accepted where the default is a string (BEAR's rank="greedy").
+_PARAM_RULES = {
+    **dict.fromkeys(["rank", "n_components", "n_filters", "filter_length", "latent_dim",
+                     "base_channels", "n_init", "n_iter", "order", "max_rank", "rank_step",
+                     "window", "chunk_size", "batch_size", "n_pixels"],
+                    lambda v, n: _check_sizes(v, n, 1)),
+    **dict.fromkeys(["max_iter", "n_epochs", "nmf_max_iter", "n_steps", "background_rank",
+                     "anneal_epochs"], lambda v, n: check_int(v, n, minimum=0)),
+    **dict.fromkeys(["alpha", "tol", "loss_tol", "epsilon", "lam", "lam_nuclear", "prior_rate",
+                     "rank_penalty", "prediction_weight", "variance_weight", "sigma", "tau",
+                     "lr_lambda"], check_nonnegative_number),
+    **dict.fromkeys(["lr", "mu", "memory_budget", "anneal_factor", "lr_decay"], check_positive),
+    **dict.fromkeys(["center", "standardize", "nonneg", "nonnegative", "offset",
+                     "early_stopping", "estimate_sigma", "shift_search", "backprop_encoder",
+                     "progress"], _check_bool),
+    **dict.fromkeys(["solver", "init", "method", "rule", "loss", "mode", "missing",
+                     "lambda_update", "device"], _check_str),
+    "random_state": lambda v, n: check_random_state(v),
+}
+
+
+def check_loaded_params(model, path) -> None:
+    """Check the hyperparameters read from a saved file, with one clear error naming the file.
+
+    Parameters
+    ----------
+    model : Estimator
+        The model just constructed from the file's hyperparameters.
+    path : path-like
+        The file, named in the error.
+
+    Examples
+    --------
+    >>> from factorlab import NMF
+    >>> check_loaded_params(NMF(rank=-5), "model.npz")
+    Traceback (most recent call last):
+    ...
+    ValueError: model.npz holds an invalid NMF: rank must be >= 1, got -5.
+    """
+    defaults = {k: v.default for k, v in model._get_param_names_and_defaults().items()}
+    for name, value in model.get_params(deep=False).items():
+        rule, default = _PARAM_RULES.get(name), defaults.get(name)
+        if rule is None or value is None and default is None:
+            continue
+        if isinstance(value, str) and isinstance(default, str):
+            continue
+        try:
+            if not (type(value) is type(default) and value == default):
+                rule(value, name)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{path} holds an invalid {type(model).__name__}: {exc}") from None
+
+
 def _check_learned_name(path, cls, name) -> None:
     """A saved file may only restore learned attributes: never a method or a private setting."""
     if not name.endswith("_") or name.startswith("_") or hasattr(cls, name):
@@ -85,6 +168,16 @@ class Estimator(BaseEstimator):
     _positive_only = False
     #: Number of dimensions of the data accepted by ``fit`` (2 = samples x features).
     _input_ndim: int | tuple = 2
+
+    @classmethod
+    def _get_param_names_and_defaults(cls) -> dict:
+        import inspect
+
+        return {k: p for k, p in inspect.signature(cls.__init__).parameters.items()
+                if k != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+
+    def _check_loaded(self, path) -> None:
+        """Hook run by ``load`` once attributes are set: subclasses check learned shapes."""
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -158,7 +251,7 @@ class Estimator(BaseEstimator):
         if path.suffix != ".npz":
             path = path.with_name(path.name + ".npz")
         np.savez(path, __class__=np.array(type(self).__name__), __params__=np.array(params_json),
-                 __json__=np.array(json.dumps(extra)), **arrays)
+                 __json__=np.array(json.dumps(extra)), __format__=np.array(MODEL_FORMAT), **arrays)
         return path
 
     @classmethod
@@ -190,7 +283,14 @@ class Estimator(BaseEstimator):
             if name != cls.__name__:
                 raise ValueError(f"{path} holds a {name}, not a {cls.__name__}; use "
                                  f"{name}.load(path).")
-            model = cls(**json.loads(str(data["__params__"])))
+            _check_format(path, data["__format__"] if "__format__" in data.files else None)
+            try:
+                params = json.loads(str(data["__params__"]))
+                model = cls(**params)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ValueError(f"{path} is not a {cls.__name__} file written by save(): its "
+                                 f"hyperparameters do not fit the class ({exc}).") from None
+            check_loaded_params(model, path)
             attrs = dict(json.loads(str(data["__json__"]))) if "__json__" in data.files else {}
             lists = {}
             for key in data.files:
@@ -208,6 +308,7 @@ class Estimator(BaseEstimator):
                     raise ValueError(f"{path}: the learned {attr} holds NaN or inf; the file is "
                                      "damaged or was not written by a successful fit.")
             setattr(model, attr, value)
+        model._check_loaded(path)
         return model
 
 
@@ -361,8 +462,8 @@ class ModuleEstimator(Estimator, nn.Module):
                 learned[name] = value.item()
         state = {k: v.detach().cpu() for k, v in self.state_dict().items()}
         path = pathlib.Path(path)
-        torch.save({"class": type(self).__name__, "params": params, "state_dict": state,
-                    "learned": learned, "numpy": from_numpy}, path)
+        torch.save({"class": type(self).__name__, "format": MODEL_FORMAT, "params": params,
+                    "state_dict": state, "learned": learned, "numpy": from_numpy}, path)
         return path
 
     @classmethod
@@ -372,16 +473,33 @@ class ModuleEstimator(Estimator, nn.Module):
         ``map_location`` (``"cpu"``, ``"cuda"``...) says where the parameters go; default the
         ``device`` the model was saved with, or the CPU where that is not available.
         """
-        blob = torch.load(path, map_location="cpu", weights_only=True)
+        try:
+            blob = torch.load(path, map_location="cpu", weights_only=True)
+        except FileNotFoundError:
+            raise
+        except Exception as exc:   # garbage, truncated or pickled-object files
+            # (torch's own message suggests weights_only=False, which would run the file's code)
+            raise ValueError(f"{path} is not a {cls.__name__} file written by save() "
+                             f"({type(exc).__name__}).") from None
         if not isinstance(blob, dict) or blob.get("class") != cls.__name__:
             found = blob.get("class") if isinstance(blob, dict) else type(blob).__name__
             raise ValueError(f"{path} holds a {found}, not a {cls.__name__} saved by save().")
+        _check_format(path, blob.get("format"))
+        missing = {"params", "state_dict", "learned"} - set(blob)
+        if missing:
+            raise ValueError(f"{path} is not a complete {cls.__name__} file: it lacks "
+                             f"{sorted(missing)}.")
         params = dict(blob["params"])
         if map_location is not None and "device" in params:
             params["device"] = str(map_location)
         elif params.get("device") not in (None, "auto", "cpu") and not torch.cuda.is_available():
             params["device"] = "cpu"
-        model = cls(**params)
+        try:
+            model = cls(**params)
+        except TypeError as exc:
+            raise ValueError(f"{path}: its hyperparameters do not fit {cls.__name__} "
+                             f"({exc}).") from None
+        check_loaded_params(model, path)
         # a model moved by .double() after construction is stored in float64: load it so
         floating = {v.dtype for v in blob["state_dict"].values() if v.is_floating_point()}
         if len(floating) == 1:
@@ -391,10 +509,16 @@ class ModuleEstimator(Estimator, nn.Module):
         for key, value in blob["state_dict"].items():
             if isinstance(own.get(key), nn.parameter.UninitializedTensorMixin):
                 own[key].materialize(tuple(value.shape))
-        model.load_state_dict(blob["state_dict"])
+        try:
+            model.load_state_dict(blob["state_dict"])
+        except RuntimeError as exc:   # names or shapes that the hyperparameters do not give
+            first = str(exc).strip().splitlines()
+            raise ValueError(f"{path}: its weights do not match its hyperparameters "
+                             f"({first[-1].strip() if first else exc}).") from None
         for name, value in blob["learned"].items():
             _check_learned_name(path, cls, name)
             if name in blob.get("numpy", []) and isinstance(value, torch.Tensor):
                 value = value.numpy()
             object.__setattr__(model, name, value)
+        model._check_loaded(path)
         return model

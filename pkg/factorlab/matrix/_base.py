@@ -136,6 +136,21 @@ class MatrixFactorization(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Est
     def _after_fit(self, X, mask, result) -> None:
         """Hook for subclasses that derive extra attributes (explained variance, ...)."""
 
+    def _check_loaded(self, path) -> None:
+        # a loaded model must have the shapes a fit would give it: V_ (n_features, k),
+        # U_ (n_samples, k), mean_ (n_features,)
+        V, U, n = getattr(self, "V_", None), getattr(self, "U_", None), self.n_features_in_
+        problems = []
+        if V is None or np.ndim(V) != 2 or V.shape[0] != n:
+            problems.append(f"V_ must have shape ({n}, k), got {np.shape(V)}")
+        elif U is not None and (np.ndim(U) != 2 or U.shape[1] != V.shape[1]):
+            problems.append(f"U_ must have {V.shape[1]} columns like V_, got shape {np.shape(U)}")
+        if hasattr(self, "mean_") and np.shape(self.mean_) != (n,):
+            problems.append(f"mean_ must have shape ({n},), got {np.shape(self.mean_)}")
+        if problems:
+            raise ValueError(f"{path} holds an inconsistent {type(self).__name__}: "
+                             + "; ".join(problems) + ".")
+
     def fit_transform(self, X, y=None, *, mask=None):
         """Fit and return ``U_``, the coordinates of the training rows."""
         return self.fit(X, mask=mask).U_

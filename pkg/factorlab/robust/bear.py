@@ -140,6 +140,14 @@ class BEAR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ModuleEstimator):
                                                 dtype=self._init_dtype())
         self.reset_parameters()
 
+    def _check_loaded(self, path) -> None:
+        # W is created lazily, so its shape comes from the file: check it against the fit's
+        expected = (self.n_features_in_, self.rank_)
+        if tuple(self.weight.shape) != expected:
+            raise ValueError(f"{path}: its weights do not match its learned attributes (W has "
+                             f"shape {tuple(self.weight.shape)}, n_features_in_ and rank_ give "
+                             f"{expected}).")
+
     def reset_parameters(self) -> None:
         """Draw ``W`` afresh, as in the paper (uniform in ``±1/sqrt(pixels)``, seeded by
         ``random_state``), when its size is known (``n_pixels``, or after a ``fit``)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin
 
@@ -110,6 +111,16 @@ class CP(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Estimator):
         self.n_iter_ = res.n_iter
         self.converged_ = res.converged
         return self
+
+    def _check_loaded(self, path) -> None:
+        # one factor per mode, each with one column per weight
+        factors, weights = getattr(self, "factors_", None), getattr(self, "weights_", None)
+        k = np.shape(weights)[0] if np.ndim(weights) == 1 else None
+        if (k is None or not isinstance(factors, list) or len(factors) < 2
+                or any(np.ndim(f) != 2 or np.shape(f)[1] != k for f in factors)):
+            raise ValueError(f"{path} holds an inconsistent CP: factors_ must be a list of "
+                             f"(n_i, {k}) arrays matching weights_, got shapes "
+                             f"{[np.shape(f) for f in factors or []]} and {np.shape(weights)}.")
 
     def fit_transform(self, X, y=None, *, mask=None):
         """Fit and return the sample-mode factor scaled by the weights, ``factors_[0] * weights_``
