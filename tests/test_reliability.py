@@ -181,6 +181,31 @@ def test_torch_model_files_are_checked_too(tmp_path):
         fl.BEAR.load(tmp_path / "part.pt")
 
 
+@pytest.mark.parametrize("model", [fl.PCA(rank=3, random_state=0), fl.NMF(rank=3, random_state=0),
+                                   fl.NMF(rank=3, solver="mu", random_state=0),
+                                   fl.SemiNMF(rank=3, random_state=0),
+                                   fl.KMeansFactorization(rank=3, random_state=0)],
+                         ids=lambda m: f"{type(m).__name__}-{getattr(m, 'solver', '')}")
+@pytest.mark.parametrize("scale", [1e-140, 1e-100, 1e100, 1e140])
+def test_scale_free_models_give_the_same_fit_at_any_magnitude(model, scale):
+    X = np.abs(np.random.default_rng(0).standard_normal((40, 15)))
+    plain = type(model)(**model.get_params()).fit(X)
+    scaled = type(model)(**model.get_params()).fit(X * scale)
+    assert scaled.n_iter_ == plain.n_iter_
+    np.testing.assert_allclose(scaled.reconstruct() / scale, plain.reconstruct(), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e300])
+def test_magnitudes_whose_squares_fail_are_refused_clearly(scale):
+    X = np.abs(np.random.default_rng(0).standard_normal((20, 6)))
+    for model in (fl.PCA(rank=2), fl.SparseNMF(rank=2), fl.GLRM(rank=2)):
+        with pytest.raises(ValueError, match="largest magnitude .* Rescale first"):
+            model.fit(X * scale)
+    movie = np.ones((8, 4, 4), dtype=np.float32)
+    with pytest.raises(ValueError, match="BEAR computes in float32"):
+        fl.BEAR(rank=1, n_epochs=1).fit(movie * np.float32(1e20))
+
+
 def test_crsae_on_all_zero_signals_says_why():
     with pytest.raises(ValueError, match="sigma"):
         fl.CRsAE1d(2, 5, n_epochs=1).fit(np.zeros((10, 50)))

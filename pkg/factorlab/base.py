@@ -85,8 +85,10 @@ def _check_sizes(value, name, minimum):
 
 
 def _check_bool(value, name):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {value!r}.")
+    # one flag, or one per mode (CP's nonneg=[True, False, True])
+    values = value if isinstance(value, (list, tuple)) else [value]
+    if not values or not all(isinstance(v, (bool, np.bool_)) for v in values):
+        raise TypeError(f"{name} must be True or False (or one per mode), got {value!r}.")
 
 
 def _check_str(value, name):
@@ -192,6 +194,34 @@ class Estimator(BaseEstimator):
         return ["float64", "float32"]
 
     # --- input checks at the public boundary ---------------------------------------------
+    def _compute_dtype(self):
+        """The precision the model computes in (classical solvers: float64)."""
+        return np.float64
+
+    def _check_magnitude(self, arr, name) -> None:
+        """Refuse data whose squares under- or overflow in the precision the model computes in.
+
+        Sums of squares (losses, Gram matrices, norms) of entries beyond about ``sqrt(max)``
+        overflow, and below ``sqrt(tiny)`` vanish: the fit would stop at once or return NaN
+        while looking converged. Scaling by a constant is the user's one-line fix, and only the
+        user knows which constant their units call for.
+        """
+        info = np.finfo(self._compute_dtype())
+        low, high = float(np.sqrt(info.tiny)), float(np.sqrt(info.max)) / 1e4
+        values = arr.detach().abs() if isinstance(arr, torch.Tensor) else np.abs(arr)
+        finite = values[torch.isfinite(values)] if isinstance(values, torch.Tensor) \
+            else values[np.isfinite(values)]
+        if finite.size == 0 if isinstance(finite, np.ndarray) else finite.numel() == 0:
+            return
+        peak = float(finite.max())
+        if 0 < peak < low or peak > high:
+            raise ValueError(
+                f"{name}'s largest magnitude is {peak:.3g}: {type(self).__name__} computes in "
+                f"{np.dtype(self._compute_dtype()).name}, where squares of such values "
+                f"{'vanish' if peak < low else 'overflow'} and the fit would be meaningless. "
+                f"Rescale first, e.g. {name} / {peak:.3g} (then multiply what the model "
+                "reconstructs by the same factor).")
+
     def _validate_input(self, X, name="X", *, reset, ndim=None, nonnegative=None, allow_nan=False):
         """Check ``X`` (see :func:`factorlab._validate.check_array`) and its feature count.
 
@@ -202,6 +232,7 @@ class Estimator(BaseEstimator):
         arr = check_array(X, name, ndim=self._input_ndim if ndim is None else ndim,
                           nonnegative=positive, allow_nan=allow_nan,
                           owner=type(self).__name__)
+        self._check_magnitude(arr, name)
         n_features = int(np.prod(arr.shape[1:])) if arr.ndim > 1 else 1
         if reset:
             self.n_features_in_ = n_features
@@ -374,6 +405,10 @@ class ModuleEstimator(Estimator, nn.Module):
             return resolve_device(getattr(self, "device", "auto"))
         except (ValueError, TypeError, RuntimeError):
             return torch.device("cpu")
+
+    def _compute_dtype(self):
+        # a module computes in its parameters' dtype (float32 unless set otherwise)
+        return np.float64 if self._init_dtype() == torch.float64 else np.float32
 
     def _init_dtype(self) -> torch.dtype:
         """The dtype for parameters made in ``__init__``; a bad ``dtype`` gives float32 here,

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin
 
-from .._backend import like_input, to_torch
+from .._backend import like_input, to_numpy, to_torch
 from .._linalg import nnls_gram, solve_gram
 from .._validate import check_array, check_mask, hide_unobserved
 from ..base import Estimator, TransformerMixin, cast_like_input_dtype, result_dtype
@@ -119,7 +119,10 @@ class MatrixFactorization(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Est
             X, mask = hide_unobserved(X, mask, nonnegative=self._positive_only,
                                       owner=type(self).__name__)
         self._validate_input(X, reset=True)
-        result = self._fit(X, mask)
+        scale = self._unit_scale(X, mask)
+        result = self._fit(X if scale == 1.0 else X / scale, mask)
+        if scale != 1.0:
+            result = self._rescale(result, scale)
         dtype = result_dtype(X)
         self.U_ = cast_like_input_dtype(result.U, dtype)
         self.V_ = cast_like_input_dtype(result.V, dtype)
@@ -135,6 +138,27 @@ class MatrixFactorization(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Est
 
     def _after_fit(self, X, mask, result) -> None:
         """Hook for subclasses that derive extra attributes (explained variance, ...)."""
+
+    #: For models whose fit is equivariant to scaling X (a quadratic loss, no penalty): the
+    #: factor that carries the scale ("U" or "V"). Such models fit data of extreme magnitude on
+    #: a copy scaled by a power of two (exact in floating point), so that absolute safeguards
+    #: inside the solvers (clamps, step floors) keep their meaning; the result is scaled back.
+    _scale_carrier: str | None = None
+
+    def _unit_scale(self, X, mask) -> float:
+        if self._scale_carrier is None:
+            return 1.0
+        values = np.abs(to_numpy(X) if mask is None else to_numpy(X)[check_mask(mask, X.shape)])
+        peak = float(values.max()) if values.size else 0.0
+        if peak == 0.0 or 2.0**-20 <= peak <= 2.0**20:
+            return 1.0
+        return float(2.0 ** np.round(np.log2(peak)))
+
+    def _rescale(self, result, scale):
+        U, V = (result.U * scale, result.V) if self._scale_carrier == "U" else \
+            (result.U, result.V * scale)
+        mean = None if result.mean is None else result.mean * scale
+        return result._replace(U=U, V=V, mean=mean)
 
     def _check_loaded(self, path) -> None:
         # a loaded model must have the shapes a fit would give it: V_ (n_features, k),

@@ -117,6 +117,8 @@ class SemiNMF(MatrixFactorization):
     (True, (10, 2))
     """
 
+    _scale_carrier = "U"   # quadratic loss, no penalty: scale-equivariant
+
     def __init__(self, rank, init="svd", max_iter=500, tol=1e-7, random_state=None, device=None,
                  progress=False):
         self.rank = rank
@@ -303,6 +305,8 @@ class KMeansFactorization(MatrixFactorization):
     >>> model.inertia_, new.sum(1).tolist(), bool(new[0] @ new[1] == 0)
     (0.0, [1.0, 1.0], True)
     """
+
+    _scale_carrier = "V"   # quadratic loss, no penalty: scale-equivariant
 
     def __init__(self, rank, n_init=10, max_iter=300, random_state=None, device=None,
                  progress=False):

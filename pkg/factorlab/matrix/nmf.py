@@ -287,6 +287,8 @@ class NMF(MatrixFactorization):
     True
     """
 
+    _scale_carrier = "U"   # quadratic loss, no penalty: scale-equivariant
+
     _nonnegative = True
     _positive_only = True
 

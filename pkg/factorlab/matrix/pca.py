@@ -209,6 +209,8 @@ class PCA(MatrixFactorization):
     (2, 2)
     """
 
+    _scale_carrier = "U"   # quadratic loss, no penalty: scale-equivariant
+
     def __init__(self, rank=2, center=True, max_iter=500, tol=1e-9, loss_tol=1e-6,
                  random_state=None, progress=False):
         self.rank = rank
