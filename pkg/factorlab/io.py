@@ -9,8 +9,10 @@ the file is uncompressed and contiguous, page by page otherwise). Frames are rea
 
 from __future__ import annotations
 
+import numbers
 import os
 import pathlib
+import stat
 
 import numpy as np
 import torch
@@ -42,6 +44,8 @@ class MovieSource:
         self._data = data            # array-like indexable by frame, or None with a reader
         self._reader = reader        # callable(indices) -> ndarray, for page-wise TIFFs
         self.n_frames = int(data.shape[0]) if data is not None else int(reader.n_frames)
+        #: dtype of the stored frames (NumPy or torch), before conversion by :meth:`read`
+        self.dtype = data.dtype if data is not None else np.dtype(reader.dtype)
         self.frame_shape = tuple(int(s) for s in frame_shape)
         self.n_pixels = int(np.prod(self.frame_shape))
         self.path = path
@@ -75,26 +79,59 @@ class MovieSource:
         # a view of a read-only memmap: copy, so callers get memory they may hand to torch
         return block if block.flags.writeable or not copy else block.copy()
 
-    def chunk_frames(self, budget_bytes: float = 2**27) -> int:
-        """How many frames fit in ``budget_bytes`` as float32 (at least one)."""
-        return max(1, min(self.n_frames, int(budget_bytes // (4 * self.n_pixels))))
+    def _out_itemsize(self) -> int:
+        """Bytes per value of what :meth:`read` returns (float64 for a float64 movie in
+        memory, float32 otherwise)."""
+        keep64 = self.in_memory and self.dtype in (np.float64, torch.float64)
+        return 8 if keep64 else 4
 
-    def chunks(self, chunk_size: int | None = None, copy: bool = True):
+    def _is_integer(self) -> bool:
+        """Integer or boolean frames: always finite, nothing to scan."""
+        if isinstance(self.dtype, torch.dtype):
+            return not (self.dtype.is_floating_point or self.dtype.is_complex)
+        return bool(np.issubdtype(self.dtype, np.integer) or self.dtype == np.bool_)
+
+    def chunk_frames(self, budget_bytes: float = 2**27, extra_bytes_per_value: float = 0) -> int:
+        """How many frames fit in ``budget_bytes`` as returned by :meth:`read` (float32, or
+        float64 for a float64 movie in memory; at least one frame).
+
+        A TIFF read page by page also holds its pages in their stored dtype while they are
+        converted, which is counted; ``extra_bytes_per_value`` adds what the caller itself
+        allocates per value (for instance 1 for a boolean mask).
+        """
+        budget = _budget(budget_bytes)
+        per_value = self._out_itemsize() + extra_bytes_per_value
+        if self._reader is not None:
+            per_value += np.dtype(self.dtype).itemsize
+        return max(1, min(self.n_frames, int(budget // (per_value * self.n_pixels))))
+
+    def chunks(self, chunk_size: int | None = None, copy: bool = True,
+               budget_bytes: float = 2**27):
         """Yield ``(start, stop, frames)`` over the movie in order, ``chunk_size`` frames each
-        (default: about 128 MB of frames)."""
-        chunk_size = chunk_size or self.chunk_frames()
+        (default: as many as fit in ``budget_bytes`` after conversion, see
+        :meth:`chunk_frames`)."""
+        chunk_size = chunk_size or self.chunk_frames(budget_bytes)
         for start in range(0, self.n_frames, chunk_size):
             stop = min(start + chunk_size, self.n_frames)
             yield start, stop, self.read(slice(start, stop), copy=copy)
 
-    def check_finite(self, chunk_size: int | None = None) -> None:
-        """Raise ``ValueError`` naming the first frame with NaN or inf (one pass over a file,
-        in chunks of about 128 MB)."""
+    def check_finite(self, chunk_size: int | None = None, budget_bytes: float = 2**27) -> None:
+        """Raise ``ValueError`` naming the first frame with NaN or inf.
+
+        Integer and boolean movies (camera formats such as uint16) are finite by
+        construction and are not read at all. Floating-point movies are scanned in one pass,
+        in chunks that fit ``budget_bytes`` in the dtype :meth:`read` returns, so that a
+        value too large for float32 counts as inf, as it would in a fit.
+        """
+        if self._is_integer():
+            return
+        chunk_size = chunk_size or self.chunk_frames(budget_bytes, extra_bytes_per_value=1)
         for start, _, block in self.chunks(chunk_size, copy=False):
             if isinstance(block, torch.Tensor):
                 ok = torch.isfinite(block).all(dim=1).cpu().numpy()
             else:
                 ok = np.isfinite(block).all(axis=1)
+            del block
             if not ok.all():
                 bad = start + int(np.flatnonzero(~ok)[0])
                 where = f" in {self.path}" if self.path else ""
@@ -102,13 +139,21 @@ class MovieSource:
                                  "Interpolate or drop those frames first.")
 
 
+def _budget(budget_bytes) -> float:
+    """A positive finite byte budget, or the default 128 MB for anything else (the caller
+    reports bad settings with its own argument name)."""
+    ok = (isinstance(budget_bytes, numbers.Real) and not isinstance(budget_bytes, bool)
+          and np.isfinite(budget_bytes) and budget_bytes > 0)
+    return float(budget_bytes) if ok else float(2**27)
+
+
 class _TiffPages:
     """Page-wise random access to a TIFF whose frames are its pages (compressed files)."""
 
-    def __init__(self, path, n_frames):
+    def __init__(self, path, n_frames, dtype):
         import tifffile
 
-        self.path, self.n_frames = path, n_frames
+        self.path, self.n_frames, self.dtype = path, n_frames, np.dtype(dtype)
         self._tiff = tifffile.TiffFile(path)
 
     def __call__(self, indices):
@@ -169,39 +214,112 @@ def open_movie(movie) -> MovieSource:
     return MovieSource(data, data.shape[1:])
 
 
+_NPY_MAGIC = b"\x93NUMPY"
+_TIFF_MAGICS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")   # classic and BigTIFF
+
+
+def _file_kind(mode) -> str:
+    for test, name in ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def _read_head(path: pathlib.Path, n: int) -> bytes:
+    """The first ``n`` bytes of a regular file, never blocking: a FIFO, socket or device
+    is refused before anything is read, and an unreadable file gives one clear error."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except PermissionError:
+        raise PermissionError(f"Cannot read the movie file {path}: permission denied.") from None
+    except OSError as exc:
+        raise ValueError(f"Cannot open the movie file {path}: {exc.strerror or exc}.") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise ValueError(f"{path} is {_file_kind(mode)}, not a regular file; give the "
+                             "path of a .npy or .tif movie file.")
+        try:
+            return os.read(fd, n)
+        except OSError as exc:
+            raise ValueError(f"Cannot read the movie file {path}: {exc.strerror or exc}.") from None
+    finally:
+        os.close(fd)
+
+
 def _open_file(path: pathlib.Path) -> MovieSource:
     if not path.exists():
         raise FileNotFoundError(f"Movie file not found: {path}")
     if path.is_dir():
         raise ValueError(f"{path} is a folder; give the path of a .npy or .tif movie file.")
     suffix = path.suffix.lower()
+    if suffix not in (".npy", *_TIFF_SUFFIXES):
+        raise ValueError(f"Unsupported movie file type {suffix!r} for {path}; use .npy or "
+                         ".tif/.tiff.")
+    head = _read_head(path, 8)
+    if not head:
+        raise ValueError(f"{path} is empty (0 bytes), not a movie.")
     if suffix == ".npy":
-        try:
-            data = np.load(path, mmap_mode="r", allow_pickle=False)
-        except ValueError as exc:
-            raise ValueError(f"{path} could not be memory-mapped as a numeric .npy array "
-                             f"({exc}).") from exc
-        _check_movie_layout(str(path), data.shape, data.dtype)
-        return MovieSource(data, data.shape[1:], path=path)
-    if suffix in _TIFF_SUFFIXES:
-        import tifffile
+        return _open_npy(path, head)
+    return _open_tiff(path, head)
 
-        try:
-            with tifffile.TiffFile(path) as tif:
-                series = tif.series[0]
-                shape, dtype, n_pages = series.shape, series.dtype, len(tif.pages)
-        except Exception as exc:  # tifffile raises several types for broken files
-            raise ValueError(f"{path} is not a readable TIFF file ({exc}).") from exc
-        _check_movie_layout(str(path), shape, dtype)
-        try:
-            data = tifffile.memmap(path, mode="r")
-            return MovieSource(data, data.shape[1:], path=path)
-        except ValueError:   # compressed or non-contiguous: read pages
-            if n_pages != shape[0]:
-                raise ValueError(f"{path}: expected one TIFF page per frame ({shape[0]} frames) "
-                                 f"for page-wise reading, found {n_pages} pages.") from None
-            return MovieSource(None, shape[1:], path=path, reader=_TiffPages(path, shape[0]))
-    raise ValueError(f"Unsupported movie file type {suffix!r} for {path}; use .npy or .tif/.tiff.")
+
+def _open_npy(path, head) -> MovieSource:
+    if not head.startswith(_NPY_MAGIC):
+        raise ValueError(f"{path} is not a .npy file (it does not start with the NumPy "
+                         "header); save the movie with numpy.save.")
+    try:
+        data = np.load(path, mmap_mode="r", allow_pickle=False)
+    except ValueError as exc:
+        if "pickled" in str(exc):   # numpy's message suggests loading unsafely: never
+            raise ValueError(f"{path} holds an object (pickled) array, not numbers; "
+                             "factorlab does not load pickled data.") from None
+        raise ValueError(f"{path} could not be memory-mapped as a numeric .npy array "
+                         f"({exc}).") from None
+    except (EOFError, OSError, SyntaxError) as exc:   # truncated or corrupt header
+        raise ValueError(f"{path} could not be memory-mapped as a numeric .npy array: its "
+                         f"header is truncated or corrupt ({exc}).") from None
+    _check_movie_layout(str(path), data.shape, data.dtype)
+    return MovieSource(data, data.shape[1:], path=path)
+
+
+def _open_tiff(path, head) -> MovieSource:
+    import tifffile
+
+    if head[:4] not in _TIFF_MAGICS:
+        raise ValueError(f"{path} is not a readable TIFF file (it does not start with a TIFF "
+                         "header).")
+    try:
+        with tifffile.TiffFile(path) as tif:
+            series = tif.series[0]
+            shape, dtype, n_pages = series.shape, series.dtype, len(tif.pages)
+            others = [(s.shape, s.dtype) for s in tif.series[1:]]
+    except Exception as exc:  # tifffile raises several types for broken files
+        raise ValueError(f"{path} is not a readable TIFF file ({exc}).") from None
+    if others and len(shape) == 2:
+        # one page per frame written one at a time (TiffWriter.write per frame): each page is
+        # its own series; read them as frames when they all agree, never the first as a movie
+        if any(s != shape or d != dtype for s, d in others) or n_pages != len(others) + 1:
+            kinds = sorted({f"{s} {d}" for s, d in [(shape, dtype), *others]})
+            raise ValueError(f"{path} holds {len(others) + 1} images that are not frames of one "
+                             f"movie (shapes and dtypes {', '.join(kinds)}); save the movie as "
+                             "one series, e.g. with factorlab.io.save_movie.")
+        _check_movie_layout(str(path), (n_pages, *shape), dtype)
+        return MovieSource(None, shape, path=path, reader=_TiffPages(path, n_pages, dtype))
+    if others and any(s[1:] == shape[1:] and d == dtype for s, d in others):
+        raise ValueError(f"{path} holds the movie in {len(others) + 1} separate TIFF series "
+                         f"(the first of shape {shape}); save it as one series (e.g. with "
+                         "factorlab.io.save_movie) so that no frames are left out.")
+    _check_movie_layout(str(path), shape, dtype)
+    try:
+        data = tifffile.memmap(path, mode="r")
+        return MovieSource(data, data.shape[1:], path=path)
+    except ValueError:   # compressed or non-contiguous: read pages
+        if n_pages != shape[0]:
+            raise ValueError(f"{path}: expected one TIFF page per frame ({shape[0]} frames) "
+                             f"for page-wise reading, found {n_pages} pages.") from None
+        return MovieSource(None, shape[1:], path=path, reader=_TiffPages(path, shape[0], dtype))
 
 
 class NpyWriter:

@@ -204,7 +204,8 @@ class BEAR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ModuleEstimator):
         if isinstance(X, (str, os.PathLike)):
             src = open_movie(X)
             if reset:
-                src.check_finite()
+                # integer movies are skipped; float ones scanned in budget-sized chunks
+                src.check_finite(budget_bytes=self.memory_budget)
                 self.n_features_in_ = src.n_pixels
             else:
                 self._check_fitted()
