@@ -231,3 +231,20 @@ def test_bad_settings_give_clear_errors_not_deep_ones():
         fl.lipschitz_bound(torch.full((2, 5), float("nan")))
     with pytest.raises(ValueError, match="code_l1"):
         fl.lambda_closed_form(-5.0, 10, 1.0, 1.0)
+
+
+def test_cross_validate_with_missing_data_never_reads_it():
+    from factorlab.data import lowrank_matrix
+
+    X, _, _ = lowrank_matrix(60, 40, rank=3, noise=0.05, random_state=0)
+    missing = np.random.default_rng(1).random(X.shape) < 0.2
+    kwargs = dict(ranks=[1, 2, 3, 4, 5], replicates=2, random_state=0, progress=False)
+    full = fl.cross_validate(fl.PCA(rank=1), X, **kwargs)
+    same = fl.cross_validate(fl.PCA(rank=1), X, mask=np.ones(X.shape, bool), **kwargs)
+    np.testing.assert_array_equal(full.test_errors, same.test_errors)
+    holes = np.where(missing, np.nan, X)
+    cv = fl.cross_validate(fl.PCA(rank=1), holes, mask=~missing, **kwargs)
+    assert np.isfinite(cv.test_errors).all() and cv.best_rank == full.best_rank
+    garbage = np.where(missing, 1e6, X)      # whatever sits in the holes changes nothing
+    again = fl.cross_validate(fl.PCA(rank=1), garbage, mask=~missing, **kwargs)
+    np.testing.assert_allclose(again.test_errors, cv.test_errors, rtol=1e-8)

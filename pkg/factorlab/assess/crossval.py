@@ -18,7 +18,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .._backend import check_random_state, to_numpy
-from .._validate import check_array, check_fraction, check_int
+from .._validate import check_array, check_fraction, check_int, hide_unobserved
 from .models import check_estimator, clone_with, relative_error, run_tasks
 
 __all__ = ["speckled_mask", "cross_validate", "CVResult"]
@@ -118,15 +118,15 @@ def _check_ranks(ranks) -> list[int]:
     return ranks
 
 
-def _fit_and_score(estimator, X, mask, rank, seed):
+def _fit_and_score(estimator, X, mask, rank, seed, test=None):
     """Fit a clone at ``rank`` on the observed entries; its (train, test) relative errors."""
     model = clone_with(estimator, rank=rank, random_state=seed).fit(X, mask=mask)
     X_hat = model.reconstruct()
-    return relative_error(X, X_hat, mask), relative_error(X, X_hat, ~mask)
+    return relative_error(X, X_hat, mask), relative_error(X, X_hat, ~mask if test is None else test)
 
 
 def cross_validate(estimator, X, ranks, holdout=0.1, replicates=3, random_state=None,
-                   progress=True, n_jobs=1) -> CVResult:
+                   progress=True, n_jobs=1, *, mask=None) -> CVResult:
     """Speckled hold-out cross-validation of a factor model over a range of ranks.
 
     For each replicate a fresh :func:`speckled_mask` hides ``holdout`` of the entries (keeping
@@ -152,6 +152,10 @@ def cross_validate(estimator, X, ranks, holdout=0.1, replicates=3, random_state=
     n_jobs : int
         Fits run in this many worker processes (see ``run_tasks`` in
         ``factorlab.assess.models``); the result does not depend on it.
+    mask : boolean array of X's shape, optional
+        True where ``X`` is observed. Missing entries (which may hold NaN) are never used: the
+        hold-out is drawn from the observed entries, the models are fitted on the rest of them
+        and scored on the held-out ones.
 
     Returns
     -------
@@ -168,7 +172,12 @@ def cross_validate(estimator, X, ranks, holdout=0.1, replicates=3, random_state=
     2
     """
     check_estimator(estimator)
-    Xa = check_array(X, "X", ndim=tuple(range(2, 17)))
+    ndim = tuple(range(2, 17))
+    if mask is None:
+        Xa, observed = check_array(X, "X", ndim=ndim), None
+    else:
+        Xa, observed = hide_unobserved(X, mask, ndim=ndim)
+        observed = np.asarray(to_numpy(observed), dtype=bool)
     ranks = _check_ranks(ranks)
     holdout = check_fraction(holdout, "holdout")
     replicates = check_int(replicates, "replicates", minimum=1)
@@ -177,12 +186,20 @@ def cross_validate(estimator, X, ranks, holdout=0.1, replicates=3, random_state=
 
     tasks, where = [], []
     for j in range(replicates):
-        mask = speckled_mask(Xn.shape, holdout, max(ranks), random_state=rng)
-        if mask.all():  # tiny data: make sure there is something to test on
-            mask.flat[rng.integers(mask.size)] = False
+        fit_mask = speckled_mask(Xn.shape, holdout, max(ranks), random_state=rng)
+        test_mask = None if observed is None else ~fit_mask & observed
+        if observed is not None:
+            fit_mask &= observed
+        if (~fit_mask if test_mask is None else test_mask).sum() == 0:
+            # tiny data: make sure there is something to test on
+            candidates = np.flatnonzero(fit_mask)
+            pick = candidates[rng.integers(candidates.size)]
+            fit_mask.flat[pick] = False
+            if test_mask is not None:
+                test_mask.flat[pick] = True
         for i, rank in enumerate(ranks):
-            tasks.append((_fit_and_score, (estimator, Xa, mask, rank,
-                                           int(rng.integers(2**31 - 1)))))
+            tasks.append((_fit_and_score, (estimator, Xa, fit_mask, rank,
+                                           int(rng.integers(2**31 - 1)), test_mask)))
             where.append((i, j))
     train = np.empty((len(ranks), replicates))
     test = np.empty_like(train)
