@@ -248,3 +248,10 @@ def test_cross_validate_with_missing_data_never_reads_it():
     garbage = np.where(missing, 1e6, X)      # whatever sits in the holes changes nothing
     again = fl.cross_validate(fl.PCA(rank=1), garbage, mask=~missing, **kwargs)
     np.testing.assert_allclose(again.test_errors, cv.test_errors, rtol=1e-8)
+
+
+def test_unused_or_unsupported_settings_are_named_in_the_error():
+    with pytest.raises(ValueError, match="rule must be one of"):
+        fl.RobustPCA(rule="bogus").fit(np.ones((5, 4)))
+    with pytest.raises(ValueError, match="got 'float16'"):
+        fl.BEAR(dtype="float16").fit(np.ones((4, 2, 2), np.float32))

@@ -366,12 +366,12 @@ def resolve_dtype(dtype, default=torch.float32) -> torch.dtype:
     """
     if dtype is None:
         return default
-    if isinstance(dtype, str):
-        dtype = getattr(torch, dtype, None) if dtype in ("float32", "float64") else None
-    if dtype not in (torch.float32, torch.float64):
+    resolved = {"float32": torch.float32, "float64": torch.float64}.get(dtype, dtype) \
+        if isinstance(dtype, str) else dtype
+    if resolved not in (torch.float32, torch.float64):
         raise ValueError(f"dtype must be 'float32', 'float64', torch.float32 or torch.float64, "
                          f"got {dtype!r}.")
-    return dtype
+    return resolved
 
 
 class ModuleEstimator(Estimator, nn.Module):

@@ -108,6 +108,7 @@ class RobustPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Estimator):
         """
         Y = _detached(self._validate_input(X, reset=True))
         method = check_option(self.method, "method", ("ialm", "pcp", "godec"))
+        check_option(self.rule, "rule", ("candes", "lrslibrary"))   # even where unused: a typo
         common = dict(device=self.device, dtype=self.dtype, progress=self.progress)
         if method == "godec":
             if self.rank is None:
