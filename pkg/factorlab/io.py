@@ -19,7 +19,7 @@ import torch
 
 from ._validate import check_array
 
-__all__ = ["MovieSource", "open_movie", "NpyWriter", "save_movie"]
+__all__ = ["MovieSource", "NpyWriter", "open_movie", "save_movie"]
 
 _TIFF_SUFFIXES = (".tif", ".tiff")
 
@@ -295,7 +295,7 @@ def _open_tiff(path, head) -> MovieSource:
             series = tif.series[0]
             shape, dtype, n_pages = series.shape, series.dtype, len(tif.pages)
             others = [(s.shape, s.dtype) for s in tif.series[1:]]
-    except Exception as exc:  # tifffile raises several types for broken files
+    except Exception as exc:  # noqa: BLE001 - tifffile raises several types for broken files
         raise ValueError(f"{path} is not a readable TIFF file ({exc}).") from None
     if others and len(shape) == 2:
         # one page per frame written one at a time (TiffWriter.write per frame): each page is
