@@ -235,6 +235,7 @@ class _CRsAE(TransformerMixin, ModuleEstimator):
     def _as_batch(self, signals, name):
         d = self._ndim
         arr = check_array(signals, name, ndim=(d, d + 1))
+        self._check_magnitude(arr, name)
         ks = tuple(self.weight.shape[1:])
         if any(s < k for s, k in zip(arr.shape[-d:], ks)):
             n = int(np.prod(arr.shape[-d:]))

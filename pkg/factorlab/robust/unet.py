@@ -169,6 +169,7 @@ class ProxUNet(ModuleEstimator):
         if reset is None:
             self._check_fitted()
             arr = check_array(frames, name, ndim=3)   # any frame size: convolutional
+            self._check_magnitude(arr, name)
         else:
             arr = self._validate_input(frames, name, reset=reset)
         if min(arr.shape[1:]) < 4:

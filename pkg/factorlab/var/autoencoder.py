@@ -349,6 +349,7 @@ class VARAutoencoder(TransformerMixin, ModuleEstimator):
     def _movie(self, movie, name="movie"):
         self._check_fitted()
         movie = check_array(movie, name, ndim=3)
+        self._check_magnitude(movie, name)
         if tuple(movie.shape[1:]) != tuple(self.mean_frame.shape):
             raise ValueError(f"{name} frames must be {tuple(self.mean_frame.shape)}, got "
                              f"{tuple(movie.shape[1:])}.")
