@@ -9,8 +9,9 @@ from .._backend import to_numpy
 from ._common import answer_array, require
 
 __all__ = ["check_pca_als", "check_principal_angles", "check_pca_equivalences",
-           "check_standardized", "check_rank_sweep", "check_dominant_order",
-           "check_celltype_agreement", "check_nestedness"]
+           "check_standardized", "check_rank_sweep", "check_rank_by_gain",
+           "check_celltype_agreement", "check_merged_types", "check_top_genes",
+           "check_marker_recall", "check_dominant_order", "check_nestedness"]
 
 
 def _top_axes(X, rank):
@@ -134,8 +135,36 @@ def check_pca_equivalences(V_svd, V_eig, eigenvalues, X, rank: int) -> None:
     print("✓ SVD and covariance eigenvectors span the same subspace; eigenvalues = s² / (m - 1).")
 
 
+def _placeholder(name, value) -> None:
+    require(value is not None and value is not Ellipsis,
+            f"{name} is still a placeholder (...): fill in the exercise first.")
+
+
+def _vector(name, value, length):
+    """A student's 1-D answer as a float array of ``length`` finite entries."""
+    _placeholder(name, value)
+    arr = np.asarray(to_numpy(value), dtype=float)
+    require(arr.shape == (length,),
+            f"{name} should hold {length} numbers, one per rank, got shape {arr.shape}.")
+    require(bool(np.isfinite(arr).all()), f"{name} contains NaN or inf.")
+    return arr
+
+
+def _relative_error(model, X) -> float:
+    U, V = (np.asarray(to_numpy(getattr(model, a)), float) for a in ("U_", "V_"))
+    return float(np.linalg.norm(X - U @ V.T) / np.linalg.norm(X))
+
+
+def _svd_bounds(X, ranks) -> np.ndarray:
+    s = np.linalg.svd(np.asarray(X, float), compute_uv=False)
+    return np.array([np.sqrt(np.sum(s[r:] ** 2)) for r in ranks]) / np.linalg.norm(s)
+
+
 def check_standardized(Xs, X) -> None:
     """Check that ``Xs`` is ``X`` with every column divided by its standard deviation (no centring).
+
+    Either standard deviation (``ddof=0``, NumPy's default, or ``ddof=1``) is accepted; genes
+    with zero variance may be left as they are.
 
     Examples
     --------
@@ -144,20 +173,46 @@ def check_standardized(Xs, X) -> None:
     >>> check_standardized(X / X.std(0), X)
     ✓ every gene has standard deviation 1 and the data are still nonnegative.
     """
-    X = np.asarray(X, float)
-    Xs = answer_array("Xs", Xs, X.shape)
+    X = np.asarray(to_numpy(X), float)
+    _placeholder("Xs", Xs)
+    Xs = np.asarray(to_numpy(Xs), float)
+    require(Xs.shape == X.shape, f"Xs should have the shape of X, {X.shape}, got {Xs.shape}: "
+            "divide every entry by its gene's standard deviation, do not reduce X.")
+    require(bool(np.isfinite(Xs).all()), "Xs contains NaN or inf: is there a gene with zero "
+            "variance? Divide by np.where(std > 0, std, 1).")
+    require(not np.allclose(Xs, X), "Xs is still X: divide every gene (column) by its "
+            "standard deviation.")
     require(Xs.min() >= 0, "Xs has negative entries: do not subtract the mean — NMF needs "
             "nonnegative data. Only divide each column by its standard deviation.")
-    std = X.std(0)
-    expected = X / np.where(std > 0, std, 1)
-    require(np.allclose(Xs, expected, rtol=1e-6),
-            "Each column (gene) of Xs should be the column of X divided by that column's standard "
-            "deviation, X.std(axis=0) (not the rows, and not the overall std).")
-    print("✓ every gene has standard deviation 1 and the data are still nonnegative.")
+
+    def same(Y):
+        return Y.shape == X.shape and np.allclose(Xs, Y, rtol=1e-5, atol=1e-8)
+
+    def per(scale):
+        scale = np.asarray(scale, float)
+        return X / np.where(scale > 0, scale, 1)
+
+    if same(per(X.std(0))) or same(per(X.std(0, ddof=1))):
+        print("✓ every gene has standard deviation 1 and the data are still nonnegative.")
+        return
+    require(not same(per(X.std(1, keepdims=True))),
+            "You divided every cell (row) by its standard deviation; scale every gene "
+            "(column) instead: the standard deviation along axis=0.")
+    require(not same(X / X.std()), "You divided by one number, the standard deviation of all "
+            "entries together; each gene (column) needs its own: X.std(axis=0).")
+    require(not same(per(X.var(0))), "You divided by the variance; divide by the standard "
+            "deviation, its square root.")
+    require(False, "Each column (gene) of Xs should be the column of X divided by that column's "
+            "standard deviation, X.std(axis=0) (not a row's, not the maximum, not the overall "
+            "std).")
 
 
-def check_rank_sweep(errors, X, ranks) -> None:
-    """Check relative errors of NMF fits over ``ranks`` against the SVD bound.
+def check_rank_sweep(errors, X, ranks, slack: float = 0.05) -> None:
+    """Check relative errors of NMF fits of ``X`` over ``ranks`` against the SVD bound.
+
+    Each error must be a relative error (between 0 and 1), on or above the best any rank-r
+    model can do (the SVD bound) and at most ``slack`` above it, and the errors must fall
+    from the smallest rank to the largest.
 
     Examples
     --------
@@ -168,19 +223,76 @@ def check_rank_sweep(errors, X, ranks) -> None:
     >>> check_rank_sweep([b * 1.01 for b in bound], X, [1, 2])
     ✓ 2 errors, all on or above the SVD bound, falling from 0.447 to 0.381.
     """
-    ranks = list(ranks)
-    errors = answer_array("errors", errors, (len(ranks),))
-    s = np.linalg.svd(np.asarray(X, float), compute_uv=False)
-    bound = np.array([np.sqrt(np.sum(s[r:] ** 2)) for r in ranks]) / np.linalg.norm(s)
+    ranks = [int(r) for r in ranks]
+    errors = _vector("errors", errors, len(ranks))
+    bound = _svd_bounds(X, ranks)
     require(bool(np.all(errors <= 1.0 + 1e-9)) and bool(np.all(errors >= 0)),
-            "Relative errors lie between 0 and 1: divide ||X - U Vᵀ|| by ||X||.")
-    require(bool(np.all(errors >= bound - 1e-6)),
-            "Some errors are below the SVD bound, which no rank-r model can beat: use the "
-            "relative Frobenius error ||X - U Vᵀ||_F / ||X||_F of the same standardised X.")
+            "Relative errors lie between 0 and 1: divide ||X - W Hᵀ|| by ||X||.")
     require(errors[-1] < errors[0],
-            "The error should fall as the rank grows; did you fit each model with its own rank?")
+            "The error should fall as the rank grows: did you fit each model with its own rank "
+            "(inside the loop), and append the error of the model just fitted?")
+    require(bool(np.all(errors >= bound - 1e-6)),
+            "Some errors are below the SVD bound, which no model of that rank can beat: is each "
+            "the relative Frobenius error ||X - W Hᵀ||_F / ||X||_F (not squared) of a model of "
+            "exactly that rank, fitted to this X?")
+    require(bool(np.all(errors <= bound + slack)),
+            "Some errors are far above the best a model of that rank can do: is each the error "
+            "of a model fitted to this same X (not to a scaled copy, and not a model left from "
+            "an earlier cell), measured on the data it was fitted to?")
     print(f"✓ {len(ranks)} errors, all on or above the SVD bound, falling from {errors[0]:.3f} to "
           f"{errors[-1]:.3f}.")
+
+
+def check_rank_by_gain(rank, errors, ranks, min_gain: float = 0.005) -> None:
+    """Check a rank chosen by the stopping rule "add components while each still gains".
+
+    Starting from the smallest rank, components are added while the next one reduces the
+    relative error by at least ``min_gain``; ``rank`` is the last rank before the first gain
+    below ``min_gain`` (the largest rank when every gain is large enough). ``errors`` are the
+    relative errors at ``ranks`` (check them first with :func:`check_rank_sweep`).
+
+    Examples
+    --------
+    >>> check_rank_by_gain(3, [0.5, 0.4, 0.35, 0.348, 0.347], [1, 2, 3, 4, 5], min_gain=0.01)
+    ✓ rank 3: one more component would reduce the error by only 0.0020 (< 0.01).
+    """
+    ranks = [int(r) for r in ranks]
+    errors = _vector("errors", errors, len(ranks))
+    _placeholder("rank", rank)
+    require(np.ndim(rank) == 0 and float(rank).is_integer(),
+            f"rank should be a single whole number, got {rank!r}.")
+    rank = int(rank)
+    gains = errors[:-1] - errors[1:]
+    small = np.flatnonzero(gains < min_gain)
+    stop = int(small[0]) if small.size else len(ranks) - 1
+    if rank == ranks[stop]:
+        if stop < len(gains):
+            print(f"✓ rank {rank}: one more component would reduce the error by only "
+                  f"{gains[stop]:.4f} (< {min_gain:g}).")
+        else:
+            print(f"✓ rank {rank}: every added component gains at least {min_gain:g}, up to "
+                  "the largest rank tried.")
+        return
+    require(rank in ranks, f"Rank {rank} is not one of the ranks you fitted ({ranks[0]} to "
+            f"{ranks[-1]}). gains[i] belongs to ranks[i + 1]: convert a position in the list "
+            "to a rank with ranks[...].")
+    where = ranks.index(rank)
+    require(not (where == stop - 1 and ranks[0] != 0 and rank == stop),
+            "You gave a position in the list, not a rank: positions start at 0, ranks at "
+            f"{ranks[0]}. Convert with ranks[i].")
+    require(not (where == len(ranks) - 1),
+            "The largest rank always has the lowest training error, so the error alone never "
+            "stops there: use the gains, errors[i] - errors[i + 1].")
+    require(where != stop + 1,
+            "Off by one: gains[i] = errors[i] - errors[i + 1] is what the component added at "
+            "rank ranks[i + 1] buys. When that gain is below min_gain, that component is not "
+            "worth it: stop at ranks[i].")
+    if where < stop:
+        require(False, f"Too early: going from rank {rank} to {ranks[where + 1]} still reduces "
+                f"the error by {gains[where]:.4f}, at least {min_gain:g}: keep adding "
+                "components.")
+    require(False, f"Rank {rank} is past the first component that gains less than "
+            f"{min_gain:g}: stop at the last rank before the first gain below min_gain.")
 
 
 def check_dominant_order(order, W) -> None:
@@ -208,34 +320,282 @@ def check_dominant_order(order, W) -> None:
     print("✓ rows grouped by dominant factor, strongest loading first within each group.")
 
 
-def check_celltype_agreement(assigned, labels, minimum: float = 0.9) -> float:
-    """Check that factor assignments ``assigned`` (one int per cell) recover the cell types.
+def check_celltype_agreement(assigned, table, W, labels) -> float:
+    """Check the dominant component of every cell and its table against the cell types.
 
-    Uses the adjusted Rand index, which ignores how the factors are numbered.
+    Parameters
+    ----------
+    assigned : array (cells,)
+        The component with the largest loading in each row of ``W``.
+    table : array (cell types, components)
+        ``table[i, k]``: how many cells of type ``i`` have dominant component ``k``.
+    W : array (cells, components)
+        The cell factor of the model (``model.U_``).
+    labels : array of int (cells,)
+        The known cell type of every cell, ``0 .. types - 1``.
 
     Returns
     -------
     float
-        The adjusted Rand index.
+        The adjusted Rand index between ``assigned`` and ``labels`` (it ignores how the
+        components are numbered; 1 = the same partition, about 0 = chance).
 
     Examples
     --------
     >>> import numpy as np
-    >>> labels = np.repeat([0, 1, 2], 5)
-    >>> round(check_celltype_agreement((labels + 1) % 3, labels), 3)
-    ✓ the dominant factors recover the cell types (adjusted Rand index 1.000).
-    1.0
+    >>> W = np.array([[0.9, 0.1], [0.8, 0.3], [0.2, 0.7], [0.1, 0.5]])
+    >>> labels = np.array([1, 1, 0, 2])
+    >>> table = np.array([[0, 1], [2, 0], [0, 1]])
+    >>> round(check_celltype_agreement(W.argmax(1), table, W, labels), 3)
+    ✓ assigned and table are right; adjusted Rand index with the 3 types: 0.571.
+    0.571
     """
     from sklearn.metrics import adjusted_rand_score
 
-    labels = np.asarray(labels)
-    assigned = answer_array("assigned", assigned, labels.shape)
-    ari = float(adjusted_rand_score(labels, assigned.astype(int)))
-    require(ari >= minimum,
-            f"Adjusted Rand index {ari:.3f} (1 = the same partition). Assign each cell to the "
-            "factor with its largest loading, W.argmax(axis=1), for the rank-4 model.")
-    print(f"✓ the dominant factors recover the cell types (adjusted Rand index {ari:.3f}).")
+    W = np.asarray(to_numpy(W), float)
+    labels = np.asarray(to_numpy(labels)).astype(int)
+    n_cells, rank = W.shape
+    n_types = int(labels.max()) + 1
+    _placeholder("assigned", assigned)
+    a = np.asarray(to_numpy(assigned))
+    require(a.ndim == 1, f"assigned should be a 1-D array, one component number per cell; got "
+            f"shape {a.shape}.")
+    require(a.shape != (rank,) or rank == n_cells,
+            f"assigned has {rank} entries, one per component: for each cell take the "
+            "component with its largest loading, the argmax along axis=1 (across a row of W), "
+            "not along axis=0.")
+    require(a.shape == (n_cells,),
+            f"assigned should have one entry per cell ({n_cells}), got {a.shape[0]}: use W "
+            "(cells × components, the model's U_), not H (genes × components).")
+    require(np.issubdtype(a.dtype, np.integer) or bool(np.all(a == np.round(a))),
+            "assigned should hold component numbers (0, 1, ...), not loadings: argmax, not max.")
+    a = a.astype(int)
+    dominant = W.argmax(axis=1)
+    require(not (np.array_equal(a, W.argmin(axis=1)) and not np.array_equal(a, dominant)),
+            "assigned picks each cell's smallest loading; the dominant component is the largest.")
+    wrong = int(np.sum(a != dominant))
+    require(wrong == 0,
+            f"assigned differs from the dominant component of W for {wrong} of {n_cells} cells. "
+            "Compute it from this model's W (not from an earlier fit, a model of another rank, "
+            "or with the cells reordered).")
+
+    _placeholder("table", table)
+    T = np.asarray(to_numpy(table), float)
+    expected = np.zeros((n_types, rank))
+    np.add.at(expected, (labels, dominant), 1)
+    require(T.shape != (rank, n_types) or rank == n_types,
+            "table is transposed: one row per cell type and one column per component, "
+            "table[i, k] = number of cells of type i whose dominant component is k.")
+    require(T.shape == (n_types, rank),
+            f"table should have shape (cell types, components) = {(n_types, rank)}, got "
+            f"{T.shape}.")
+    require(not np.allclose(T.sum(axis=1), 1),
+            "table holds fractions (each row sums to 1): count the cells instead.")
+    require(np.isclose(T.sum(), n_cells),
+            f"table should count every cell exactly once (total {n_cells}); its total is "
+            f"{T.sum():g}.")
+    require(np.allclose(T.sum(axis=1), expected.sum(axis=1)),
+            "The rows of table should add up to the number of cells of each type "
+            "(np.bincount(labels)): index the rows by labels and the columns by assigned.")
+    require(np.allclose(T, expected),
+            "The row totals are right but the counts are not: table[i, k] must count cells "
+            "with labels == i AND assigned == k, the two arrays taken cell by cell in the same "
+            "order (did you sort or shuffle one of them, or keep a table from an earlier fit?).")
+    ari = float(adjusted_rand_score(labels, dominant))
+    print(f"✓ assigned and table are right; adjusted Rand index with the {n_types} types: "
+          f"{ari:.3f}.")
     return ari
+
+
+def check_merged_types(merged_types, table, label_names) -> None:
+    """Check the cell types that share the component chosen by the most types.
+
+    Each cell type (row of ``table``) goes to the component that takes more of its cells than
+    any other; ``merged_types`` must be the names of the types that go to the component chosen
+    by the most types.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> table = np.array([[9, 1], [7, 3], [1, 8]])
+    >>> check_merged_types(["a", "b"], table, ["a", "b", "c"])
+    ✓ 2 cell types share component 0: a, b.
+    """
+    import textwrap
+
+    T = np.asarray(to_numpy(table), float)
+    names = np.asarray(label_names).astype(str)
+    require(T.ndim == 2 and T.shape[0] == names.size,
+            f"table should have one row per cell type ({names.size}); got shape {T.shape}. Pass "
+            "the table checked in the previous part.")
+    majority = T.argmax(axis=1)
+    shared = int(np.bincount(majority, minlength=T.shape[1]).argmax())
+    expected = set(names[majority == shared])
+    _placeholder("merged_types", merged_types)
+    got = list(np.atleast_1d(np.asarray(merged_types, dtype=object)))
+    require(not all(isinstance(g, (int, np.integer)) for g in got),
+            "Give the cell types' names (label_names[...]), not their indices.")
+    got = [str(g) for g in got]
+    unknown = sorted(set(got) - set(names))
+    require(not unknown, f"Not cell types in label_names: {unknown}.")
+    got_set = set(got)
+    require(got_set == expected or got_set != set(names[T.argmax(axis=0)]),
+            "Those are the largest type of each component (argmax down each column). Go the "
+            "other way: for each cell type (row), the component that takes most of its cells "
+            "(argmax along axis=1), then the component chosen by the most types.")
+    require(len(got) == len(got_set), "Some cell types appear twice in merged_types.")
+    if got_set != expected:
+        require(got_set != set(names[T[:, shared] > 0]),
+                "That is every type with at least one cell in the component; keep only the "
+                "types that send more of their cells there than to any other component.")
+        require(not got_set < expected,
+                f"{len(expected - got_set)} type(s) missing: a type belongs to the component "
+                "that takes more of its cells than any other, even when that is under half.")
+        require(not got_set > expected,
+                f"{len(got_set - expected)} of these types send more of their cells to another "
+                "component.")
+        require(False, "These are not the types that share the component chosen by the most "
+                "cell types: for each row of table take the column with the largest count, "
+                "then keep the types whose column is the most common one.")
+    listed = ", ".join(n for n in names if n in expected)
+    print(textwrap.fill(f"✓ {len(expected)} cell types share component {shared}: {listed}.",
+                        width=78, subsequent_indent="  "))
+
+
+def check_top_genes(top, H, feature_names) -> None:
+    """Check the top genes of every component: one row per column of ``H``, largest first.
+
+    Parameters
+    ----------
+    top : array of str (components, n)
+        ``top[k]``: the names of the ``n`` genes with the largest loadings in ``H[:, k]``,
+        largest first.
+    H : array (genes, components)
+        The gene factor (``model.V_``).
+    feature_names : array of str (genes,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> H = np.array([[0.9, 0.0], [0.1, 0.5], [0.4, 0.8]])
+    >>> check_top_genes([["g0", "g2"], ["g2", "g1"]], H, ["g0", "g1", "g2"])
+    ✓ top 2 genes of each of the 2 components, largest loading first.
+    """
+    H = np.asarray(to_numpy(H), float)
+    names = np.asarray(feature_names).astype(str)
+    n_genes, rank = H.shape
+    _placeholder("top", top)
+    T = np.asarray(top)
+    require(T.ndim == 2, "top_genes should return one row of gene names per component: a 2-D "
+            f"array (components, n); got shape {T.shape}.")
+    require(not (T.shape[1] == rank and T.shape[0] != rank),
+            "One row per component, please: your array has one column per component "
+            "(transpose it).")
+    require(T.shape[0] == rank, f"Expected one row per component ({rank}), got {T.shape[0]} "
+            "rows. The components are the columns of H (genes × components).")
+    require(not np.issubdtype(T.dtype, np.number),
+            "Return gene names (feature_names[indices]), not indices.")
+    index = {g: i for i, g in enumerate(names)}
+    unknown = sorted({str(g) for g in T.ravel()} - set(index))
+    require(not unknown, f"Not gene names: {unknown[:5]}.")
+    n = T.shape[1]
+    idx = np.array([[index[str(g)] for g in row] for row in T])
+    for k in range(rank):
+        got = H[idx[k], k]
+        column = np.sort(H[:, k])
+        require(not (np.allclose(np.sort(got), column[:n])
+                     and not np.allclose(np.sort(got), column[::-1][:n][::-1])),
+                f"Row {k} holds the genes with the smallest loadings: sort in decreasing order "
+                "(np.argsort(-H[:, k]) or reverse np.argsort).")
+        require(np.allclose(np.sort(got)[::-1], column[::-1][:n]),
+                f"Row {k} should be the {n} genes with the largest values in column {k} of H "
+                "(model.V_, genes × components). Did you use W (cells), the rows of H instead "
+                "of its columns, or an H from another fit?")
+        require(bool(np.all(np.diff(got) <= 1e-12)),
+                f"Row {k} has the right genes but not in order: largest loading first.")
+    print(f"✓ top {n} genes of each of the {rank} components, largest loading first.")
+
+
+def check_marker_recall(found_log, found_scaled, model_log, model_scaled, X, Xs, feature_names,
+                        markers, n: int = 10, slack: float = 0.05) -> None:
+    """Check how many known marker genes the top genes of two models contain.
+
+    ``model_log`` is an NMF of ``X`` and ``model_scaled`` one of the same rank of ``Xs`` (the
+    genes scaled to unit variance). ``found_log`` and ``found_scaled`` are the numbers of
+    ``markers`` that appear among the top ``n`` genes of at least one component of each model
+    (each marker counted once).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from types import SimpleNamespace as Fit
+    >>> X = np.array([[2.0, 1.0, 0.0], [0.0, 1.0, 3.0]])
+    >>> m = Fit(U_=np.eye(2), V_=X.T)
+    >>> check_marker_recall(2, 2, m, m, X, X, ["a", "b", "c"], ["a", "c"], n=1)
+    ✓ known markers among the top 1 genes: 2 of 2 without scaling, 2 with.
+    """
+    X, Xs = (np.asarray(to_numpy(a), float) for a in (X, Xs))
+    names = np.asarray(feature_names).astype(str)
+    wanted = set(map(str, markers))
+    for name, model in (("model_log", model_log), ("model_scaled", model_scaled)):
+        require(getattr(model, "V_", None) is not None and getattr(model, "U_", None) is not None,
+                f"{name} should be a fitted model (call .fit(...) first).")
+    V_log, V_scaled = (np.asarray(to_numpy(m.V_), float) for m in (model_log, model_scaled))
+    require(V_log.shape == V_scaled.shape,
+            "Fit both models with the same rank, so that only the normalisation differs.")
+    rank = V_log.shape[1]
+    bound_log, bound_scaled = _svd_bounds(X, [rank])[0], _svd_bounds(Xs, [rank])[0]
+
+    def excess(model):
+        """How far the model is from the best rank-r fit of X and of Xs."""
+        return _relative_error(model, X) - bound_log, _relative_error(model, Xs) - bound_scaled
+
+    on_log, on_scaled = excess(model_log)
+    require(on_log <= on_scaled, "model_log fits the scaled Xs better than X: pass the NMF of "
+            "the unscaled X as model_log.")
+    require(on_log <= slack, "model_log is not a good fit of X: pass the NMF of X of this rank.")
+    on_log, on_scaled = excess(model_scaled)
+    require(on_scaled <= on_log, "model_scaled fits X, not the scaled Xs: fit the new model on "
+            "Xs (a model left from an earlier cell, or fit(X) by mistake?).")
+    require(on_scaled <= slack, "model_scaled is not a good fit of Xs: fit fl.NMF of the same "
+            "rank on Xs.")
+
+    def tops(V):
+        return [set(names[np.argsort(-V[:, k], kind="stable")[:n]]) for k in range(rank)]
+
+    def count(V):
+        return len(set().union(*tops(V)) & wanted)
+
+    def count_repeats(V):
+        return sum(len(t & wanted) for t in tops(V))
+
+    answers = {}
+    for name, value in (("found_log", found_log), ("found_scaled", found_scaled)):
+        _placeholder(name, value)
+        require(np.ndim(value) == 0 and float(value).is_integer(),
+                f"{name} should be a whole number of genes, got {value!r}.")
+        answers[name] = int(value)
+    expect = {"found_log": count(V_log), "found_scaled": count(V_scaled)}
+    if answers != expect:
+        require(not (answers["found_log"] == expect["found_scaled"]
+                     and answers["found_scaled"] == expect["found_log"]),
+                "found_log and found_scaled are swapped: found_log belongs to model_log "
+                "(unscaled X), found_scaled to model_scaled (Xs).")
+        for name, V in (("found_log", V_log), ("found_scaled", V_scaled)):
+            if answers[name] == expect[name]:
+                continue
+            require(answers[name] != count_repeats(V),
+                    f"{name}: count each marker once, even when it is among the top genes of "
+                    "several components (take the union of the top-gene sets first).")
+            require(answers[name] != len(set().union(*tops(V))),
+                    f"{name} counts all the top genes; count only those in markers.")
+            require(not (name == "found_scaled" and answers[name] == expect["found_log"]),
+                    "found_scaled is the count of the unscaled model: compute it from "
+                    "model_scaled.V_ (a value left from an earlier cell?).")
+            require(False, f"{name} should be the number of markers among the top {n} genes of "
+                    "at least one component (model.V_, the largest loadings of each column).")
+    print(f"✓ known markers among the top {n} genes: {expect['found_log']} of {len(wanted)} "
+          f"without scaling, {expect['found_scaled']} with.")
 
 
 def check_nestedness(pca_gaps, nmf_gaps) -> None:
