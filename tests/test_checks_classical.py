@@ -149,6 +149,8 @@ def test_check_rank_by_gain():
         check_rank_by_gain(10, errors, ranks, min_gain=0.005)
     with pytest.raises(ExerciseCheckError, match="Too early"):         # first gain below 0.01
         check_rank_by_gain(3, errors, ranks, min_gain=0.005)
+    with pytest.raises(ExerciseCheckError, match="-np.diff"):          # gains = np.diff(errors)
+        check_rank_by_gain(ranks[np.flatnonzero(np.diff(errors) < 0.005)[0]], errors, ranks)
     with pytest.raises(ExerciseCheckError, match="past the first"):
         check_rank_by_gain(8, errors, ranks, min_gain=0.005)
     with pytest.raises(ExerciseCheckError, match="not one of the ranks"):

@@ -288,9 +288,11 @@ def check_rank_by_gain(rank, errors, ranks, min_gain: float = 0.005) -> None:
             "rank ranks[i + 1] buys. When that gain is below min_gain, that component is not "
             "worth it: stop at ranks[i].")
     if where < stop:
+        sign = (" (np.diff(errors) is negative while the error falls: the gains are "
+                "-np.diff(errors))" if where == 0 else "")
         require(False, f"Too early: going from rank {rank} to {ranks[where + 1]} still reduces "
                 f"the error by {gains[where]:.4f}, at least {min_gain:g}: keep adding "
-                "components.")
+                f"components{sign}.")
     require(False, f"Rank {rank} is past the first component that gains less than "
             f"{min_gain:g}: stop at the last rank before the first gain below min_gain.")
 
