@@ -205,22 +205,27 @@ def test_a_second_run_into_a_locked_folder_fails_at_once(tiff, tmp_path, capsys)
     assert run(small_args(path, out), capsys)[0] == 0
 
 
-# A CLI run whose L/S writer is slowed down and announces its first chunk in a flag file.
+# A CLI run whose L/S writer announces its first chunk in a flag file, then waits until a
+# release file appears (or two minutes pass) before it writes on.
 SLOW_RUN = """
 import pathlib, sys, time
 from factorlab import cli, io
-flag, real = pathlib.Path(sys.argv[1]), io.NpyWriter.write
+flag, release, real = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), io.NpyWriter.write
 def slow(self, *a, **k):
     real(self, *a, **k)
     flag.touch()
-    time.sleep(0.5)
+    end = time.monotonic() + 120
+    while not release.exists() and time.monotonic() < end:
+        time.sleep(0.02)
 io.NpyWriter.write = slow
-sys.exit(cli.main(sys.argv[2:]))
+sys.exit(cli.main(sys.argv[3:]))
 """
 
 
-def start_slow(flag, args, **kw):
-    return subprocess.Popen([sys.executable, "-c", SLOW_RUN, str(flag), *map(str, args)],
+def start_slow(flag, args, release=None, **kw):
+    release = release or flag.with_name("never")
+    return subprocess.Popen([sys.executable, "-c", SLOW_RUN, str(flag), str(release),
+                             *map(str, args)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
 
 
@@ -251,13 +256,15 @@ def test_a_real_signal_while_writing(tiff, tmp_path, capsys, sig, code):
 def test_two_concurrent_runs_into_one_folder(tiff, tmp_path):
     path, _ = tiff
     out, flag = tmp_path / "result", tmp_path / "writing"
-    first = start_slow(flag, small_args(path, out, "--batch-size", 8))
-    wait_for(flag, first)
+    release = tmp_path / "go"
+    first = start_slow(flag, small_args(path, out, "--batch-size", 8), release)
+    wait_for(flag, first)                      # the first run holds the lock, mid-write
     second = subprocess.run([sys.executable, "-m", "factorlab.cli",
                              *map(str, small_args(path, out))],
                             check=False, capture_output=True, text=True, timeout=120)
     assert second.returncode == 2 and second.stderr.count("\n") == 1
     assert "another factorlab run is writing to" in second.stderr
+    release.touch()
     assert first.wait(timeout=120) == 0
     assert leftovers(out) == [] and all((out / n).exists() for n in cli.OUTPUTS)
 

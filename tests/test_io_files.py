@@ -4,11 +4,10 @@ pickled or unreadable files, FIFOs and devices, and the memory budget of the NaN
 import os
 import threading
 
+import factorlab as fl
 import numpy as np
 import pytest
 import tifffile
-
-import factorlab as fl
 from factorlab.io import MovieSource, open_movie
 
 
@@ -236,3 +235,41 @@ def test_a_bad_budget_falls_back_and_bear_still_reports_it(tmp_path):
     open_movie(tmp_path / "f.npy").check_finite(budget_bytes=float("nan"))   # no crash
     with pytest.raises(ValueError, match="memory_budget must be > 0"):
         fl.BEAR(1, memory_budget=0).fit(tmp_path / "f.npy")
+
+
+# ------------------------------------------------------------------ the allocator (glibc)
+@pytest.fixture()
+def tuning(monkeypatch):
+    """Record calls that would fix glibc's mmap threshold, without changing this process."""
+    from factorlab import io as flio
+
+    calls = []
+    monkeypatch.setattr(flio, "_return_large_buffers", lambda: calls.append(1))
+    return calls
+
+
+def test_hold_budget_only_for_files_big_against_the_budget(tmp_path, tuning):
+    np.save(tmp_path / "m.npy", np.zeros((100, 32, 32), np.uint16))   # 400 kB as float32
+    src = open_movie(tmp_path / "m.npy")
+    src.hold_budget(1e9)                  # the default budget: the movie is tiny against it
+    open_movie(np.zeros((100, 32, 32))).hold_budget(1)      # in memory: nothing to stream
+    assert tuning == []
+    src.hold_budget(4 * 100 * 32 * 32 * 4)  # a quarter of the budget: held
+    assert tuning == [1]
+
+
+def test_bear_holds_its_budget_when_streaming(tmp_path, tuning):
+    np.save(tmp_path / "m.npy", np.ones((64, 16, 16), np.uint16))
+    fl.BEAR(1, n_epochs=2, memory_budget=8 * 4 * 256 * 4, random_state=0).fit(tmp_path / "m.npy")
+    assert tuning == [1]
+    fl.BEAR(1, n_epochs=2, random_state=0).fit(tmp_path / "m.npy")   # budget 1 GB: left alone
+    assert tuning == [1]
+
+
+def test_keep_malloc_leaves_the_allocator_alone(monkeypatch):
+    from factorlab import io as flio
+
+    monkeypatch.setattr(flio, "_malloc_tuned", False)
+    monkeypatch.setenv("FACTORLAB_KEEP_MALLOC", "1")
+    flio._return_large_buffers()
+    assert flio._malloc_tuned is False

@@ -294,8 +294,9 @@ def _summary(args, src, bear, L, S, outputs) -> None:
     from .plot.movies import bear_summary
 
     mean = np.zeros(src.n_pixels)
-    # in chunks that fit --memory-budget once converted to float32, whatever the movie size
-    for _, _, block in src.chunks(copy=False, budget_bytes=args.memory_budget * 2**20):
+    # in chunks of half of --memory-budget once converted to float32 (the other half is
+    # left to the figure and W), whatever the movie size
+    for _, _, block in src.chunks(copy=False, budget_bytes=args.memory_budget * 2**19):
         mean += block.sum(axis=0, dtype=np.float64)
     mean = (mean / src.n_frames).reshape(src.frame_shape)
     t = src.n_frames // 2

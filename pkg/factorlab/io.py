@@ -5,6 +5,17 @@ a ``.npy`` file (memory-mapped, nothing read until asked) or a TIFF stack (memor
 the file is uncompressed and contiguous, page by page otherwise). Frames are read in batches as
 ``(batch, pixels)`` float32 arrays, so a model that streams mini-batches never holds the movie.
 :class:`NpyWriter` writes a ``.npy`` file chunk by chunk through a memory map.
+
+Memory: a movie file streamed within the memory budget of a fit (BEAR's ``memory_budget``)
+is only worth streaming if the budget holds, and with glibc's default adaptive mmap threshold
+it does not: the freed batch buffers stay in the heap, fragmented, and the resident memory
+grows to 2-5x the budget although about half of it is in use (``benchmarks/bear_memory.py``).
+:meth:`MovieSource.hold_budget` therefore fixes glibc's mmap threshold at 1 MiB
+(``mallopt(M_MMAP_THRESHOLD)``, once per process, Linux/glibc only) when the movie, read as
+float32, is at least a quarter of the budget, so that every buffer of 1 MiB or more goes back
+to the system when freed. The price is CPU time: fresh buffers are page-faulted in, which
+makes a memory-bound low-rank step about 1.5-2x slower. Set ``FACTORLAB_KEEP_MALLOC=1`` to
+keep glibc's default (faster, but the budget is then not held).
 """
 
 from __future__ import annotations
@@ -22,6 +33,23 @@ from ._validate import check_array
 __all__ = ["MovieSource", "NpyWriter", "open_movie", "save_movie"]
 
 _TIFF_SUFFIXES = (".tif", ".tiff")
+_MMAP_THRESHOLD = 2**20
+_malloc_tuned = False
+
+
+def _return_large_buffers() -> None:
+    """Fix glibc's mmap threshold (see the module docstring); a no-op elsewhere."""
+    global _malloc_tuned
+    if _malloc_tuned or os.environ.get("FACTORLAB_KEEP_MALLOC"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        if hasattr(libc, "gnu_get_libc_version") and hasattr(libc, "mallopt"):
+            _malloc_tuned = bool(libc.mallopt(-3, _MMAP_THRESHOLD))   # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):   # not glibc, or no C library to load
+        pass
 
 
 class MovieSource:
@@ -114,6 +142,18 @@ class MovieSource:
         for start in range(0, self.n_frames, chunk_size):
             stop = min(start + chunk_size, self.n_frames)
             yield start, stop, self.read(slice(start, stop), copy=copy)
+
+    def hold_budget(self, budget_bytes: float) -> bool:
+        """Prepare to stream a file within ``budget_bytes`` of working memory: when the movie
+        read as float32 is at least a quarter of the budget (smaller movies stay within it
+        even with glibc's heap retention, about 2-4x the working set), fix glibc's mmap
+        threshold so that freed buffers are returned to the system (see the module
+        docstring). Returns whether the threshold is (now) fixed; a no-op for a movie in
+        memory, off glibc, or with ``FACTORLAB_KEEP_MALLOC`` set."""
+        if self.in_memory or 4 * self.n_frames * self.n_pixels < _budget(budget_bytes) / 4:
+            return _malloc_tuned
+        _return_large_buffers()
+        return _malloc_tuned
 
     def check_finite(self, chunk_size: int | None = None, budget_bytes: float = 2**27) -> None:
         """Raise ``ValueError`` naming the first frame with NaN or inf.

@@ -204,7 +204,9 @@ class BEAR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ModuleEstimator):
         if isinstance(X, (str, os.PathLike)):
             src = open_movie(X)
             if reset:
-                # integer movies are skipped; float ones scanned in budget-sized chunks
+                # hold memory_budget for a file larger than it (see factorlab.io); integer
+                # movies are not scanned, float ones in chunks that fit the budget
+                src.hold_budget(self.memory_budget)
                 src.check_finite(budget_bytes=self.memory_budget)
                 self.n_features_in_ = src.n_pixels
             else:
