@@ -345,3 +345,18 @@ def test_a_failed_run_leaves_no_empty_folder_behind(tmp_path, capsys):
     np.save(tmp_path / "inf.npy", Y)
     code, _, err = run(small_args(tmp_path / "inf.npy", tmp_path / "a" / "b"), capsys)
     assert code == 2 and "NaN or inf" in err and not (tmp_path / "a").exists()
+
+
+def test_a_run_refused_by_the_lock_leaves_the_holders_temporaries(tiff, tmp_path, capsys):
+    path, _ = tiff
+    out = tmp_path / "result"
+    out.mkdir()
+    partial = out / ".factorlab-partial-L.npy-x.part"
+    partial.write_bytes(b"\0" * 10)
+    holder = cli._Lock(out)
+    holder.acquire()
+    try:
+        assert run(small_args(path, out), capsys)[0] == 2
+        assert partial.exists()
+    finally:
+        holder.release()

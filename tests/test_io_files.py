@@ -273,3 +273,52 @@ def test_keep_malloc_leaves_the_allocator_alone(monkeypatch):
     monkeypatch.setenv("FACTORLAB_KEEP_MALLOC", "1")
     flio._return_large_buffers()
     assert flio._malloc_tuned is False
+
+
+# ------------------------------------------------------------------ atomic .npy writing
+def test_npy_writer_shows_the_file_only_when_complete(tmp_path):
+    from factorlab.io import NpyWriter
+
+    path = tmp_path / "x.npy"
+    w = NpyWriter(path, (4, 2))
+    w.write(0, np.ones((2, 2)))
+    assert not path.exists() and len(list(tmp_path.iterdir())) == 1   # the hidden temporary
+    w.write(2, np.ones((2, 2)))
+    w.close()
+    assert np.load(path).sum() == 8 and [p.name for p in tmp_path.iterdir()] == ["x.npy"]
+
+
+def test_npy_writer_interrupted_leaves_the_old_file_and_no_temporary(tmp_path):
+    from factorlab.io import NpyWriter
+
+    path = tmp_path / "x.npy"
+    np.save(path, np.full((4, 2), 7, np.float32))
+    with pytest.raises(KeyboardInterrupt), NpyWriter(path, (4, 2)) as w:
+        w.write(0, np.zeros((2, 2)))
+        raise KeyboardInterrupt
+    assert (np.load(path) == 7).all() and [p.name for p in tmp_path.iterdir()] == ["x.npy"]
+
+
+def test_decompose_to_files_interrupted_leaves_no_file(tmp_path, monkeypatch):
+    import gc
+
+    from factorlab import io as flio
+
+    Y = np.random.default_rng(0).random((40, 8, 8)).astype(np.float32)
+    bear = fl.BEAR(1, n_epochs=2, random_state=0).fit(Y)
+    real, calls = flio.NpyWriter.write, []
+
+    def write(self, *a, **k):
+        calls.append(1)
+        real(self, *a, **k)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+    monkeypatch.setattr(flio.NpyWriter, "write", write)
+    with pytest.raises(KeyboardInterrupt):
+        bear.decompose(Y, out_L=tmp_path / "L.npy", out_S=tmp_path / "S.npy", batch_size=8)
+    gc.collect()
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    L, S = bear.decompose(Y, out_L=tmp_path / "L.npy", out_S=tmp_path / "S.npy")
+    np.testing.assert_allclose(np.asarray(L) + np.asarray(S), Y.reshape(40, 64).reshape(Y.shape),
+                               atol=1e-5)

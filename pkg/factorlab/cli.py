@@ -27,7 +27,7 @@ __all__ = ["main"]
 
 OUTPUTS = ("L.npy", "S.npy", "W.npy", "summary.png", "summary.json")
 LOCK_NAME = ".factorlab.lock"
-_TEMP_PREFIX = ".factorlab-partial-"     # temporaries: hidden, and never ending in an output name
+_TEMP_PREFIX = ".factorlab-partial-"     # as factorlab.io.PARTIAL_PREFIX: hidden, never an output
 
 
 class CommandError(Exception):
@@ -164,6 +164,10 @@ class _Lock:
                 return
             os.close(fd)
 
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
     def release(self) -> None:
         if self._fd is not None:
             with contextlib.suppress(OSError):
@@ -215,6 +219,7 @@ class _Outputs:
             with contextlib.suppress(OSError):
                 path.unlink()
         self.temps.clear()
+        self.remove_stale()      # and the writers' own temporaries (we still hold the lock)
 
 
 class _Interrupted(BaseException):
@@ -250,7 +255,8 @@ def _bear(args) -> None:
         outputs.commit()
         args.committed = True
     finally:
-        outputs.discard()   # whatever was not renamed into place: nothing half-written stays
+        if lock.held:       # never touch the temporaries of another run that holds the lock
+            outputs.discard()   # whatever was not renamed into place: nothing half-written
         lock.release()
         if not any((out / name).exists() for name in OUTPUTS):
             for folder in created:       # deepest first; only the empty ones we made

@@ -362,8 +362,23 @@ def _open_tiff(path, head) -> MovieSource:
         return MovieSource(None, shape[1:], path=path, reader=_TiffPages(path, shape[0], dtype))
 
 
+PARTIAL_PREFIX = ".factorlab-partial-"   # hidden temporaries, never named like an output
+
+
+def _remove_quietly(path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
 class NpyWriter:
     """Write a ``(frames, ...)`` float32 ``.npy`` file chunk by chunk through a memory map.
+
+    The chunks go to a hidden temporary file next to ``path`` (``.factorlab-partial-...``),
+    renamed onto ``path`` by :meth:`close`, so that ``path`` appears only once it is complete;
+    :meth:`abort` (or an exception inside ``with``, or the writer being garbage-collected
+    unclosed) removes the temporary and leaves ``path`` as it was.
 
     Parameters
     ----------
@@ -383,9 +398,22 @@ class NpyWriter:
     """
 
     def __init__(self, path, shape, dtype=np.float32):
+        import tempfile
+        import weakref
+
         self.path = pathlib.Path(path)
-        self._mm = np.lib.format.open_memmap(self.path, mode="w+", dtype=dtype,
-                                             shape=tuple(shape))
+        fd, temp = tempfile.mkstemp(dir=self.path.parent, suffix=".part",
+                                    prefix=f"{PARTIAL_PREFIX}{self.path.name}-")
+        os.close(fd)
+        self._temp = pathlib.Path(temp)
+        # removes the temporary if the writer is dropped unclosed (an exception mid-write)
+        self._cleanup = weakref.finalize(self, _remove_quietly, temp)
+        try:
+            self._mm = np.lib.format.open_memmap(self._temp, mode="w+", dtype=dtype,
+                                                 shape=tuple(shape))
+        except BaseException:
+            self._cleanup()
+            raise
 
     def write(self, start: int, block) -> None:
         """Write ``block`` (frames x anything that reshapes to a frame) at frame ``start``."""
@@ -393,15 +421,26 @@ class NpyWriter:
         self._mm[start:start + len(block)] = block.reshape(len(block), *self._mm.shape[1:])
 
     def close(self) -> None:
+        """Flush and rename the finished file onto ``path``."""
         if self._mm is not None:
             self._mm.flush()
             self._mm = None
+            os.replace(self._temp, self.path)
+            self._cleanup.detach()
+
+    def abort(self) -> None:
+        """Drop what was written; ``path`` is left untouched."""
+        self._mm = None
+        self._cleanup()
 
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
-        self.close()
+    def __exit__(self, exc_type, *exc):
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
 
 
 def save_movie(path, movie, chunk_size: int = 64) -> pathlib.Path:
