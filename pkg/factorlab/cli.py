@@ -304,6 +304,7 @@ def _summary(args, src, bear, L, S, outputs) -> None:
     # left to the figure and W), whatever the movie size
     for _, _, block in src.chunks(copy=False, budget_bytes=args.memory_budget * 2**19):
         mean += block.sum(axis=0, dtype=np.float64)
+        del block     # else it stays alive while the next chunk is read: two chunks at once
     mean = (mean / src.n_frames).reshape(src.frame_shape)
     t = src.n_frames // 2
     frame = src.read([t]).reshape(src.frame_shape)
