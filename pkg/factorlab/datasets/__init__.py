@@ -6,17 +6,17 @@ array, what its axes are, units, sampling rate, labels where the source has them
 and licence to cite. ``tools/extract_datasets.py`` in the repository records how each file was
 derived from its public source; the book's *Datasets* page has the licence table.
 
-============================  ===================================  ===========================
-loader                        data                                  licence (as the source says)
-============================  ===================================  ===========================
-:func:`load_songbird`         songbird HVC calcium, 75 x 666, 30 Hz  MIT (seqnmf 0.1.2)
-:func:`load_pbmc`             blood cells x genes, 700 x 765         BSD-3-Clause (scanpy 1.11.5)
-:func:`load_fmri_rois`        fMRI regions, 250 TRs x 31             BSD-3-Clause (nitime 0.12.1)
-:func:`load_fmri_events`      event-related BOLD, 3360 TRs           BSD-3-Clause (nitime 0.12.1)
-:func:`load_pedestrians`      video, 300 x 144 x 192, 5 Hz           Apache-2.0 / BSD-3 (OpenCV)
-:func:`load_natural_images`   4 images, 512 x 512                    CC0 (scikit-image 0.26)
-:func:`load_serology`         serology tensor, 438 x 6 x 11          MIT (tensorly)
-============================  ===================================  ===========================
+===========================  =====================================  ============================
+loader                       data                                   licence (as the source says)
+===========================  =====================================  ============================
+:func:`load_songbird`        songbird HVC calcium, 75 x 666, 30 Hz  MIT (seqnmf 0.1.2)
+:func:`load_pbmc`            blood cells x genes, 700 x 765         BSD-3-Clause (scanpy 1.11.5)
+:func:`load_fmri_rois`       fMRI regions, 250 TRs x 28 (+3)        BSD-3-Clause (nitime 0.12.1)
+:func:`load_fmri_events`     event-related BOLD, 3360 TRs           BSD-3-Clause (nitime 0.12.1)
+:func:`load_pedestrians`     video, 300 x 144 x 192, 5 Hz           Apache-2.0 / BSD-3 (OpenCV)
+:func:`load_natural_images`  4 images, 512 x 512                    CC0 (scikit-image 0.26)
+:func:`load_serology`        serology tensor, 438 x 6 x 11          MIT (tensorly)
+===========================  =====================================  ============================
 
 Examples
 --------
@@ -86,14 +86,15 @@ def load_songbird() -> Dataset:
 
 
 def load_pbmc(*, sparse: bool = False) -> Dataset:
-    """Gene expression of 700 human blood cells (765 genes) with 10 FACS-sorted cell types.
+    """Gene expression of 700 human blood cells (765 genes) with 10 annotated cell types.
 
     A subsample of the 10x Genomics 68k peripheral blood mononuclear cell data set (Zheng et
     al. 2017), as bundled by scanpy (``pbmc68k_reduced``). The values are scanpy's ``raw.X``:
     log(1 + library-size-normalised counts), nonnegative (the raw integer counts are not in the
     source), for 765 variable genes; 67 % of entries are zero. ``labels`` are the cell types
-    from sorting by surface markers (``bulk_labels``): an outside check for clusters found by
-    NMF or k-means. Several types (the CD4+ T-cell subsets) are hard to tell apart from
+    (``bulk_labels``) that Zheng et al. assigned by correlating each cell's expression with
+    reference profiles of FACS-sorted populations: an outside check for clusters found by NMF
+    or k-means, though not independent of expression. Several types (the CD4+ T-cell subsets) are hard to tell apart from
     expression alone.
 
     Parameters
@@ -127,7 +128,7 @@ def load_pbmc(*, sparse: bool = False) -> Dataset:
     return Dataset(
         data=X if sparse else X.toarray(), dims=("cell", "gene"),
         DESCR="Peripheral blood mononuclear cells, 700 cells x 765 genes, log-normalised "
-              "expression, 10 sorted cell types\n" + load_pbmc.__doc__,
+              "expression, 10 annotated cell types\n" + load_pbmc.__doc__,
         units="log(1 + normalised counts)", sampling_rate=None,
         source="scanpy 1.11.5 (PyPI wheel), scanpy/datasets/10x_pbmc68k_reduced.h5ad, raw.X; "
                "Zheng et al. (2017) Nat. Commun. 8:14049",
@@ -226,7 +227,7 @@ def load_pedestrians() -> Dataset:
 
     No hand-labelled masks exist, so ``foreground`` is a *reference* made by a documented
     procedure on the full-resolution video, not ground truth: the per-pixel median of all 795
-    frames as background, |frame - background| > 30 grey levels after a 5 x 5 Gaussian blur,
+    frames as background, ``|frame - background| > 30`` grey levels after a 5 x 5 Gaussian blur,
     a 5 x 5 morphological opening and closing, blobs under 200 pixels dropped, then binned like
     the video (foreground where more than half of the 16 pixels are). It misses people standing
     still for most of the video and small distant walkers, and includes some shadows; scores
