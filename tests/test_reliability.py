@@ -97,7 +97,7 @@ def test_invalid_settings_raise_instead_of_returning_nan():
         fl.soft_threshold(torch.ones(3), float("inf"))
     with pytest.raises(ValueError, match="peak"):
         fl.psnr(-np.ones(4), np.zeros(4))
-    with pytest.raises(ValueError, match="finite"):
+    with pytest.raises(ValueError, match="NaN or inf"):
         fl.psnr(np.ones(4), np.array([1.0, np.nan, 1.0, 1.0]))
 
 

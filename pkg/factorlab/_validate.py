@@ -44,6 +44,7 @@ def check_array(
     dtype=None,
     allow_nan: bool = False,
     owner: str | None = None,
+    mask_hint: bool = True,
 ):
     """Validate a data array and return it as a floating NumPy array or torch tensor.
 
@@ -66,6 +67,8 @@ def check_array(
         Accept NaN and inf (for entries a mask hides).
     owner : str, optional
         The model the data are passed to, named in the message about negative values.
+    mask_hint : bool
+        Suggest ``mask=...`` in the message about NaN (for functions that take a mask).
 
     Returns
     -------
@@ -134,8 +137,10 @@ def check_array(
         raise ValueError(f"{name} is empty: found {what} (shape={tuple(arr.shape)}) while a "
                          "minimum of 1 is required along every axis.")
     if not finite:
-        raise ValueError(f"{name} contains NaN or inf. Remove or impute them first, or pass "
-                         "mask=... (True = observed) to fit only the observed entries.")
+        hint = (", or pass mask=... (True = observed) to fit only the observed entries"
+                if mask_hint else "")
+        raise ValueError(f"{name} contains NaN or inf. Remove or impute them first{hint}.")
+    check_magnitude(arr, name, owner=owner)
     if nonnegative and negative:
         low = float(np.nanmin(to_numpy(arr)))
         where = f" passed to {owner}" if owner else ""
@@ -281,6 +286,51 @@ def check_option(value, name: str, allowed) -> str:
         options = ", ".join(repr(a) for a in allowed)
         raise ValueError(f"{name} must be one of {options}; got {value!r}.")
     return value
+
+
+def check_magnitude(arr, name: str = "X", dtype=np.float64, owner: str | None = None) -> None:
+    """Refuse data whose squares under- or overflow in the precision ``dtype``.
+
+    Sums of squares (losses, Gram matrices, norms) of entries beyond about ``sqrt(max)``
+    overflow, and below ``sqrt(tiny)`` vanish: a fit would stop at once or return NaN while
+    looking converged. Scaling by a constant is the user's one-line fix, and only the user
+    knows which constant their units call for. NaN and inf are ignored here (other checks, or
+    a mask, deal with them); all-zero data pass.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_magnitude(np.ones(3) * 1e200)
+    Traceback (most recent call last):
+    ...
+    ValueError: X's largest magnitude is 1e+200: factorlab computes in float64, where squares of such values overflow and the result would be meaningless. Rescale first, e.g. X / 1e+200 (then multiply what the model reconstructs by the same factor).
+    """
+    info = np.finfo(dtype)
+    low, high = float(np.sqrt(info.tiny)), float(np.sqrt(info.max)) / 1e4
+    if isinstance(arr, torch.Tensor):
+        values = arr.detach()
+        values = values[torch.isfinite(values)] if not bool(torch.isfinite(values).all()) \
+            else values
+        if values.numel() == 0:
+            return
+        peak = float(values.abs().max())
+    else:
+        values = np.asarray(arr)
+        if values.size == 0:
+            return
+        if not np.isfinite(values).all():
+            values = values[np.isfinite(values)]
+            if values.size == 0:
+                return
+        # the extremes without an |x| copy of a large array
+        peak = float(max(abs(values.max()), abs(values.min())))
+    if 0 < peak < low or peak > high:
+        raise ValueError(
+            f"{name}'s largest magnitude is {peak:.3g}: {owner or 'factorlab'} computes in "
+            f"{np.dtype(dtype).name}, where squares of such values "
+            f"{'vanish' if peak < low else 'overflow'} and the result would be meaningless. "
+            f"Rescale first, e.g. {name} / {peak:.3g} (then multiply what the model "
+            "reconstructs by the same factor).")
 
 
 def hide_unobserved(X, mask, name: str = "X", ndim=2, nonnegative: bool = False,

@@ -41,7 +41,8 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from ._backend import check_random_state, resolve_device, to_numpy
-from ._validate import check_array, check_int, check_nonnegative_number, check_positive
+from ._validate import (check_array, check_int, check_magnitude, check_nonnegative_number,
+                        check_positive)
 
 __all__ = ["Estimator", "ModuleEstimator", "TransformerMixin", "NotFittedError", "resolve_dtype",
            "result_dtype", "cast_like_input_dtype"]
@@ -199,28 +200,9 @@ class Estimator(BaseEstimator):
         return np.float64
 
     def _check_magnitude(self, arr, name) -> None:
-        """Refuse data whose squares under- or overflow in the precision the model computes in.
-
-        Sums of squares (losses, Gram matrices, norms) of entries beyond about ``sqrt(max)``
-        overflow, and below ``sqrt(tiny)`` vanish: the fit would stop at once or return NaN
-        while looking converged. Scaling by a constant is the user's one-line fix, and only the
-        user knows which constant their units call for.
-        """
-        info = np.finfo(self._compute_dtype())
-        low, high = float(np.sqrt(info.tiny)), float(np.sqrt(info.max)) / 1e4
-        values = arr.detach().abs() if isinstance(arr, torch.Tensor) else np.abs(arr)
-        finite = values[torch.isfinite(values)] if isinstance(values, torch.Tensor) \
-            else values[np.isfinite(values)]
-        if finite.size == 0 if isinstance(finite, np.ndarray) else finite.numel() == 0:
-            return
-        peak = float(finite.max())
-        if 0 < peak < low or peak > high:
-            raise ValueError(
-                f"{name}'s largest magnitude is {peak:.3g}: {type(self).__name__} computes in "
-                f"{np.dtype(self._compute_dtype()).name}, where squares of such values "
-                f"{'vanish' if peak < low else 'overflow'} and the fit would be meaningless. "
-                f"Rescale first, e.g. {name} / {peak:.3g} (then multiply what the model "
-                "reconstructs by the same factor).")
+        """Refuse data whose squares under- or overflow in the model's precision
+        (:func:`factorlab._validate.check_magnitude`)."""
+        check_magnitude(arr, name, self._compute_dtype(), owner=type(self).__name__)
 
     def _validate_input(self, X, name="X", *, reset, ndim=None, nonnegative=None, allow_nan=False):
         """Check ``X`` (see :func:`factorlab._validate.check_array`) and its feature count.

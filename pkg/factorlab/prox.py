@@ -17,7 +17,7 @@ import torch
 
 from ._backend import like_input, to_torch
 from ._linalg import thin_svd
-from ._validate import check_nonnegative_number
+from ._validate import check_array, check_nonnegative_number
 
 __all__ = ["soft_threshold", "svt", "L1ProxLoss", "NuclearProxLoss", "l1_prox_loss",
            "nuclear_prox_loss"]
@@ -83,9 +83,7 @@ def svt(X, threshold, return_rank: bool = False):
     [2.2, 0.2, 0.0]
     """
     threshold = check_nonnegative_number(threshold, "threshold")
-    T = to_torch(X)
-    if T.ndim != 2:
-        raise ValueError(f"X must be a 2-D matrix, got shape {tuple(T.shape)}.")
+    T = to_torch(check_array(X, "X", ndim=2, mask_hint=False))
     U, s, Vh = thin_svd(T)
     s_shrunk = torch.clamp(s - threshold, min=0)
     keep = int((s_shrunk > 0).sum())

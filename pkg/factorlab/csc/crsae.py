@@ -56,7 +56,8 @@ def lambda_closed_form(code_l1, n_entries, prior_rate, prior_shape):
     l1 = np.asarray(code_l1, dtype=float)
     if not (np.isfinite(l1).all() and (l1 >= 0).all()):
         raise ValueError(f"code_l1 is an l1 norm: it must be finite and >= 0, got {code_l1!r}.")
-    if not (np.isfinite(prior_rate) and prior_rate >= 0 and np.isfinite(prior_shape)
+    if not (np.isfinite(n_entries) and np.isfinite(prior_rate) and prior_rate >= 0
+            and np.isfinite(prior_shape)
             and n_entries + prior_shape - 1 > 0):
         raise ValueError("prior_rate must be >= 0 and n_entries + prior_shape - 1 > 0 (a Gamma "
                          f"prior with a positive mode), got prior_rate={prior_rate!r}, "

@@ -121,11 +121,7 @@ def lipschitz_bound(filters, n_fft: int | None = None) -> float:
     >>> round(lipschitz_bound(np.array([[1.0, 0.0, 0.0]])), 6)   # a single delta: L = 1
     1.0
     """
-    h = to_torch(filters).detach()
-    if h.ndim not in (2, 3):
-        raise ValueError(f"filters must have shape (C, K) or (C, K1, K2), got {tuple(h.shape)}.")
-    if not bool(torch.isfinite(h).all()):
-        raise ValueError("filters contain NaN or inf; no step size can be computed.")
+    h = to_torch(check_array(filters, "filters", ndim=(2, 3), mask_hint=False)).detach()
     sizes = h.shape[1:]
     degree = sum(k - 1 for k in sizes)
     if n_fft is None:
@@ -287,7 +283,30 @@ def fista_steps(Yb: torch.Tensor, filters: torch.Tensor, L, threshold, n_iter: i
 
 
 def csc_objective(y, codes, filters, lam) -> float:
-    """``1/2 ||y - H x||^2 + sum_c lam_c ||x_c||_1``, summed over a batch (torch in, float out)."""
+    """``1/2 ||y - H x||^2 + sum_c lam_c ||x_c||_1``, summed over a batch.
+
+    ``y`` is one signal, a batch ``(B, *signal)`` or ``(B, 1, *signal)``; ``codes`` are
+    ``(C, *code)`` for one signal and ``(B, C, *code)`` for a batch, with each code axis
+    ``K - 1`` shorter than the signal's. Arrays or tensors in, a float out.
+    """
+    filters = to_torch(check_array(filters, "filters", ndim=(2, 3), mask_hint=False),
+                       dtype=torch.float64)
+    d = filters.ndim - 1                                        # signal axes
+    y = to_torch(check_array(y, "y", ndim=(d, d + 1, d + 2), mask_hint=False), dtype=torch.float64)
+    codes = to_torch(check_array(codes, "codes", ndim=min(y.ndim + 1, d + 2), mask_hint=False),
+                     dtype=torch.float64)
+    y = y.reshape(-1, 1, *y.shape[-d:])
+    codes = codes.reshape(-1, *codes.shape[-d - 1:])
+    expected = tuple(m + k - 1 for m, k in zip(codes.shape[2:], filters.shape[1:]))
+    if codes.shape[1] != filters.shape[0] or codes.shape[0] != y.shape[0] \
+            or tuple(y.shape[2:]) != expected:
+        raise ValueError(f"codes {tuple(codes.shape)} do not match {filters.shape[0]} filters "
+                         f"{tuple(filters.shape)} and signals {tuple(y.shape)}: one channel per "
+                         "filter, each code axis K - 1 shorter than the signal's.")
+    lam = np.asarray(lam, dtype=float)
+    if not (np.isfinite(lam).all() and (lam >= 0).all()):
+        raise ValueError(f"lam must be finite and >= 0, got {lam.tolist()!r}.")
+    y, codes, filters = y.detach(), codes.detach(), filters.detach()
     resid = y - conv_decode(codes, filters)
     lam = torch.as_tensor(lam, dtype=codes.dtype).reshape(-1, *([1] * (codes.ndim - 2)))
     return float(0.5 * (resid ** 2).sum() + (lam * codes.abs()).sum())
@@ -342,7 +361,7 @@ def fista_csc(y, filters, lam, tol: float = 1e-6, max_iter: int = 5000,
     >>> np.round(fista_csc(y, h, lam=1.0)[0, :2], 4).tolist()
     [2.0, 0.0]
     """
-    h = to_torch(check_array(filters, "filters", ndim=(2, 3)))
+    h = to_torch(check_array(filters, "filters", ndim=(2, 3), mask_hint=False))
     d = h.ndim - 1
     yt = check_array(y, "y", ndim=(d, d + 1))
     Y = to_torch(yt, device=h.device, dtype=h.dtype)

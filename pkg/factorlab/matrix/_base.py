@@ -68,7 +68,11 @@ def relative_error(X, U, V, mask=None) -> float:
     >>> relative_error(X, np.array([[1.0], [2.0]]), np.array([[3.0], [4.0]]))
     0.0
     """
-    X, U, V = (to_torch(a, dtype=torch.float64).detach() for a in (X, U, V))
+    X, U, V = (to_torch(check_array(a, name), dtype=torch.float64).detach()
+               for a, name in ((X, "X"), (U, "U"), (V, "V")))
+    if U.shape[0] != X.shape[0] or V.shape[0] != X.shape[1] or U.shape[1] != V.shape[1]:
+        raise ValueError(f"U {tuple(U.shape)} and V {tuple(V.shape)} do not factor X "
+                         f"{tuple(X.shape)}: need U (n_samples, r) and V (n_features, r).")
     R = X - U @ V.T
     if mask is not None:
         # a boolean mask with at least one observed entry (0/1 numbers are accepted; 0.5 is not)

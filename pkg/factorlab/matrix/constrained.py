@@ -249,6 +249,8 @@ def kmeans_factorization(X, rank, *, mask=None, n_init=10, max_iter=300, random_
     (True, [20.0, 20.0, 20.0])
     """
     Xc = check_array(X)
+    if isinstance(Xc, torch.Tensor):
+        Xc = Xc.detach()            # data, not a parameter: never differentiated through
     rank = check_int(rank, "rank", minimum=1)
     if rank > Xc.shape[0]:
         raise ValueError(f"rank (the number of clusters) must be <= n_samples={Xc.shape[0]}, "

@@ -190,6 +190,8 @@ def nmf(X, rank, solver="hals", init="random", mask=None, max_iter=500, tol=1e-6
     (True, True)
     """
     X_arr = check_array(X, "X", nonnegative=True)
+    if isinstance(X_arr, torch.Tensor):
+        X_arr = X_arr.detach()      # data, not a parameter: never differentiated through
     rank = check_rank(rank, tuple(X_arr.shape))
     solver = check_option(solver, "solver", SOLVERS)
     mask_arr = check_mask(mask, tuple(X_arr.shape))

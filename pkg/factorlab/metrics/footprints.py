@@ -10,6 +10,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from .._backend import to_numpy
+from .._validate import check_array
 
 __all__ = ["binarize_footprints", "footprint_iou", "match_footprints", "trace_correlation",
            "decomposition_errors"]
@@ -96,7 +97,11 @@ def trace_correlation(estimated, truth, pairs):
     >>> trace_correlation(2 * t + 1, t, [(0, 0)]).tolist()
     [1.0]
     """
-    E, T = to_numpy(estimated).astype(float), to_numpy(truth).astype(float)
+    E = to_numpy(check_array(estimated, "estimated", mask_hint=False)).astype(float)
+    T = to_numpy(check_array(truth, "truth", mask_hint=False)).astype(float)
+    if E.shape[0] != T.shape[0]:
+        raise ValueError(f"estimated and truth must have the same number of frames (rows), got "
+                         f"{E.shape[0]} and {T.shape[0]}.")
     out = []
     for i, j in pairs:
         a, b = E[:, i] - E[:, i].mean(), T[:, j] - T[:, j].mean()

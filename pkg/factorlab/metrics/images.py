@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._backend import to_numpy
+from .._validate import check_array
 
 __all__ = ["psnr"]
 
@@ -21,12 +22,10 @@ def psnr(clean, estimate, peak=None):
     >>> round(psnr(np.ones(4), np.ones(4) + 0.1), 3)
     20.0
     """
-    a = np.asarray(to_numpy(clean), dtype=float)
-    b = np.asarray(to_numpy(estimate), dtype=float)
+    a, b = (to_numpy(check_array(x, name, ndim=range(1, 6), mask_hint=False)).astype(float)
+            for x, name in ((clean, "clean"), (estimate, "estimate")))
     if a.shape != b.shape:
         raise ValueError(f"clean and estimate must have the same shape, got {a.shape} and {b.shape}.")
-    if not (np.isfinite(a).all() and np.isfinite(b).all()):
-        raise ValueError("clean and estimate must be finite (they contain NaN or inf).")
     peak = float(a.max()) if peak is None else float(peak)
     if not (np.isfinite(peak) and peak > 0):
         raise ValueError(f"peak must be a finite number > 0 (the brightest possible value), got "

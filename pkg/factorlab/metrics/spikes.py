@@ -9,7 +9,7 @@ from scipy.optimize import linear_sum_assignment
 from scipy.signal import find_peaks
 
 from .._backend import to_numpy
-from .._validate import check_array, check_int, check_nonnegative_number
+from .._validate import _check_real, check_array, check_int, check_nonnegative_number
 
 __all__ = ["template_error", "detect_spikes", "match_spikes", "DetectionCurve",
            "spike_detection_curve"]
@@ -97,6 +97,7 @@ def detect_spikes(code, threshold, min_distance=1):
     code = np.asarray(to_numpy(code), dtype=float)
     if code.ndim != 1:
         raise ValueError(f"code must be 1-D, got shape {code.shape}.")
+    threshold = _check_real(threshold, "threshold")
     peaks, _ = find_peaks(np.r_[-np.inf, code, -np.inf], height=threshold,
                           distance=check_int(min_distance, "min_distance", minimum=1))
     return peaks - 1

@@ -141,8 +141,8 @@ def companion_matrix(coefs):
     >>> companion_matrix(np.array([[[0.5]], [[0.2]]])).tolist()
     [[0.5, 0.2], [1.0, 0.0]]
     """
-    coefs = to_numpy(coefs)
-    if coefs.ndim != 3 or coefs.shape[1] != coefs.shape[2]:
+    coefs = to_numpy(check_array(coefs, "coefs", ndim=3, mask_hint=False)).astype(np.float64)
+    if coefs.shape[1] != coefs.shape[2]:
         raise ValueError(f"coefs must have shape (order, d, d), got {coefs.shape}.")
     p, d, _ = coefs.shape
     top = np.concatenate(list(coefs), axis=1)
