@@ -16,7 +16,7 @@ import pytest
 import torch
 
 import factorlab as fl
-from test_bad_inputs import _finite, _raised_by_factorlab
+from test_bad_inputs import _corrupt, _finite, _raised_by_factorlab
 
 ARRAY_CORRUPTIONS = ["nan", "inf", "tiny", "huge", "int", "float16", "complex", "text",
                      "drop_axis", "add_axis", "empty", "tensor_grad"]
@@ -28,32 +28,9 @@ def _rng():
 
 
 def _corrupt_array(x, how):
-    x = np.array(x, dtype=np.float64)
-    if how == "nan":
-        x.flat[x.size // 2] = np.nan
-    elif how == "inf":
-        x.flat[x.size // 2] = np.inf
-    elif how == "tiny":
-        return x * 1e-300
-    elif how == "huge":
-        return x * 1e300
-    elif how == "int":
-        return np.round(x * 10).astype(np.int64)
-    elif how == "float16":
-        return x.astype(np.float16)
-    elif how == "complex":
-        return x + 1j
-    elif how == "text":
-        return x.astype(str)
-    elif how == "drop_axis":
-        return x[0]
-    elif how == "add_axis":
-        return x[..., None]
-    elif how == "empty":
-        return x[:0]
-    elif how == "tensor_grad":
-        return torch.tensor(x, requires_grad=True)
-    return x
+    if how in ("tiny", "huge"):
+        return _corrupt(x, "scale", 0, -300 if how == "tiny" else 300)
+    return _corrupt(x, how, np.size(x) // 2, 0)
 
 
 def _matrix(nonneg=True, shape=(12, 8)):
