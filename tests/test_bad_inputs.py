@@ -63,6 +63,13 @@ def _raised_by_factorlab(exc) -> bool:
     return "factorlab" in origin or "sklearn" in origin
 
 
+def _assert_clear(exc, what: str) -> None:
+    """The error must come from factorlab's (or scikit-learn's) checks."""
+    assert _raised_by_factorlab(exc), (
+        f"{what}: {type(exc).__name__} from deep inside "
+        f"({traceback.extract_tb(exc.__traceback__)[-1].filename}): {exc}")
+
+
 def _finite(value) -> bool:
     if isinstance(value, torch.Tensor):
         return bool(torch.isfinite(value.detach()).all())
@@ -87,9 +94,7 @@ def test_bad_input_gives_a_clear_error_or_a_finite_fit(estimator, make_data, how
         model.fit(X)
         out = _output(model, X)
     except (ValueError, TypeError) as exc:
-        assert _raised_by_factorlab(exc), (
-            f"{type(estimator).__name__} on {how!r} data: {type(exc).__name__} from deep inside "
-            f"({traceback.extract_tb(exc.__traceback__)[-1].filename}): {exc}")
+        _assert_clear(exc, f"{type(estimator).__name__} on {how!r} data")
         return
     learned = {k: v for k, v in vars(model).items()
                if k.endswith("_") and not k.startswith("_") and not k.endswith("__")
@@ -111,8 +116,6 @@ def test_bad_input_to_a_fitted_model_gives_a_clear_error_or_finite_output(estima
         try:
             out = _output(model, X)
         except (ValueError, TypeError) as exc:
-            assert _raised_by_factorlab(exc), (
-                f"{type(estimator).__name__}.transform on {how!r} data: {type(exc).__name__} "
-                f"from {traceback.extract_tb(exc.__traceback__)[-1].filename}: {exc}")
+            _assert_clear(exc, f"{type(estimator).__name__}.transform on {how!r} data")
             continue
         assert _finite(out), f"{type(estimator).__name__} on {how!r} data: non-finite output"
