@@ -572,7 +572,14 @@ class CRsAE1d(_CRsAE):
 
     Attributes
     ----------
-    filters_, lambda_, sigma_, L_ : learned filters, sparsity weights, noise level, step constant
+    filters_ : ndarray of shape (n_filters, filter_length)
+        The learned filters.
+    lambda_ : ndarray of shape (n_filters,)
+        Sparsity weights.
+    sigma_ : float
+        The noise level.
+    L_ : float
+        The step constant (a bound on the Lipschitz constant of the gradient).
     loss_history_ : list of float, one per epoch
     lambda_history_ : ndarray of shape (n_epochs, n_filters)
     filter_history_ : ndarray of shape ``(n_epochs + 1, n_filters, *filter_length)``

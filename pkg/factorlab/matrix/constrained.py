@@ -106,7 +106,14 @@ class SemiNMF(MatrixFactorization):
 
     Attributes
     ----------
-    U_, V_, loss_history_, n_iter_, converged_
+    U_ : array of shape (n_samples, rank)
+    V_ : array of shape (n_features, rank)
+    loss_history_ : ndarray
+        Relative error at the start and after each of the ``n_iter_`` sweeps.
+    n_iter_ : int
+        Sweeps run.
+    converged_ : bool
+        Whether the tolerance was reached before ``max_iter``.
 
     Examples
     --------
@@ -296,7 +303,12 @@ class KMeansFactorization(MatrixFactorization):
     labels_ : array (n_samples,), cluster index of each row
     inertia_ : float
         Sum of squared distances to the assigned centroids (scikit-learn's ``inertia_``).
-    loss_history_, n_iter_, converged_
+    loss_history_ : ndarray
+        Relative error at the start and after each of the ``n_iter_`` sweeps.
+    n_iter_ : int
+        Sweeps run.
+    converged_ : bool
+        Whether the tolerance was reached before ``max_iter``.
 
     Examples
     --------

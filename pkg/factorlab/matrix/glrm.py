@@ -299,14 +299,18 @@ class GLRM(MatrixFactorization):
 
     Attributes
     ----------
-    U_, V_ : arrays (n_samples, rank), (n_features, rank)
+    U_ : array of shape (n_samples, rank)
+    V_ : array of shape (n_features, rank)
     mean_ : array (n_features,)
         The offset ``b`` (absent when ``offset=False``).
     loss_history_ : ndarray
         Objective per observed entry after each iteration (never increases).
     smoothing_ : float
         The width ``ε`` of the smoothed absolute loss, in data units (used by ``transform``).
-    n_iter_, converged_
+    n_iter_ : int
+        Iterations run.
+    converged_ : bool
+        Whether the tolerance was reached before ``max_iter``.
 
     Examples
     --------

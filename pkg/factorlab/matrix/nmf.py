@@ -271,8 +271,12 @@ class NMF(MatrixFactorization):
         Nonnegative loadings of each sample (components sorted by size).
     V_ : array of shape (n_features, rank)
         Nonnegative parts, unit-norm columns.
-    loss_history_, n_iter_, converged_
-        See :func:`nmf`.
+    loss_history_ : ndarray
+        Relative error at the start and after each of the ``n_iter_`` sweeps (see :func:`nmf`).
+    n_iter_ : int
+        Sweeps run.
+    converged_ : bool
+        Whether the tolerance was reached before ``max_iter``.
 
     Notes
     -----

@@ -195,8 +195,12 @@ class PCA(MatrixFactorization):
         Variance along each axis (``singular_values_**2 / (n_samples - 1)``).
     explained_variance_ratio_ : ndarray of shape (rank,)
         Fraction of the total (centred) sum of squares captured by each component.
-    loss_history_, n_iter_, converged_
-        See :func:`pca_als`.
+    loss_history_ : ndarray
+        Relative error at the start and after each of the ``n_iter_`` sweeps (see :func:`pca_als`).
+    n_iter_ : int
+        Sweeps run.
+    converged_ : bool
+        Whether the tolerance was reached before ``max_iter``.
 
     Examples
     --------

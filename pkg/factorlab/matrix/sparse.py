@@ -367,8 +367,16 @@ class SparseNMF(_UnitBallScores):
 
     Attributes
     ----------
-    U_, V_, loss_history_, n_iter_, converged_
-        As in :class:`SparsePCA` (no centering: ``mean_`` is zero).
+    U_ : array of shape (n_samples, rank)
+    V_ : array of shape (n_features, rank)
+    loss_history_ : ndarray
+        Relative error at the start and after each of the ``n_iter_`` sweeps.
+    n_iter_ : int
+        Sweeps run.
+    converged_ : bool
+        Whether the tolerance was reached before ``max_iter``.
+    mean_ : array of shape (n_features,)
+        Zeros: no centering (as in :class:`SparsePCA` otherwise).
 
     Examples
     --------

@@ -56,7 +56,10 @@ class BEARNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Estimator):
     traces_ : ndarray (frames, n_components)
         Matching traces, so that ``relu(S) ≈ traces_ @ footprints_`` (flattened), fitted jointly
         with the footprints.
-    bear_, nmf_ : the fitted models (not saved by :meth:`save`; the arrays above are).
+    bear_ : BEAR
+        The fitted first stage (not saved by :meth:`save`; the arrays above are).
+    nmf_ : NMF
+        The fitted second stage (not saved by :meth:`save` either).
 
     Examples
     --------

@@ -59,7 +59,10 @@ class RobustPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Estimator):
 
     Attributes
     ----------
-    L_, S_ : arrays shaped like ``Y`` (same container)
+    L_ : array shaped like ``Y`` (same container)
+        The low-rank part.
+    S_ : array shaped like ``Y`` (same container)
+        The sparse part.
     components_ : array of shape (``rank_``, pixels)
         Orthonormal principal axes of ``L_`` (rows), strongest first; each row's largest
         entry (in absolute value) is positive.
