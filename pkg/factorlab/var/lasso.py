@@ -93,15 +93,18 @@ def lars_segments(gram, corr, alpha_min=0.0, max_steps=None):
         gamma, event, who = C - alpha_min, "stop", -1
         free = np.ones(p, dtype=bool)
         free[A] = False
-        if banned >= 0:
-            free[banned] = False
         free &= schur > _DEGENERATE * np.maximum(diag, np.finfo(float).tiny)
         # Step at which each free variable's correlation reaches the shrinking maximum C - g,
-        # with either sign; ties (numerator ~ 0) join at once.
+        # with either sign; ties (numerator ~ 0) join at once. A variable just dropped sits at
+        # the boundary it left: it may rejoin later in this step, but not at once (that would
+        # undo the drop); banning it for the whole step loses a rejoin before alpha_min.
+        just_left = np.zeros(p, dtype=bool)
+        if banned >= 0:
+            just_left[banned] = True
         steps = np.full(p, np.inf)
         with np.errstate(divide="ignore", invalid="ignore"):
             for num, den in ((C - corr, 1.0 - a), (C + corr, 1.0 + a)):
-                ok = free & (den > _DEGENERATE)
+                ok = free & (den > _DEGENERATE) & ~(just_left & (num <= _DEGENERATE * C))
                 steps[ok] = np.fmin(steps[ok], np.maximum(num[ok] / den[ok], 0.0))
         j = int(np.argmin(steps))
         if steps[j] < gamma:
