@@ -196,6 +196,13 @@ def lasso_on_gram(gram, corr, alpha, max_steps=None):
         a_val, alpha_t = float(alpha.detach()), alpha.reshape(()).to(gram)
     else:
         a_val = alpha_t = alpha
+    if a_val == 0 and not isinstance(alpha, torch.Tensor) and max_steps is None:
+        # Least squares: with a well-conditioned Gram matrix every variable is active at
+        # alpha = 0, so one solve for all targets replaces d LARS paths (the same solution).
+        if np.linalg.cond(g_np) < 1e8:
+            coef = torch.linalg.solve(gram, corr)
+            everyone = np.arange(g_np.shape[0])
+            return coef, [(everyone, np.sign(c)) for c in coef.detach().cpu().numpy().T]
     cols, actives = [], []
     for k in range(c_np.shape[1]):
         knots, segments = lars_segments(g_np, c_np[:, k], a_val, max_steps)
