@@ -6,12 +6,22 @@ import numpy as np
 from scipy.linalg import subspace_angles
 
 from .._backend import to_numpy
-from ._common import answer_array, require
+from ._common import answer_array, call_student, placeholder, require
 
-__all__ = ["check_pca_als", "check_principal_angles", "check_pca_equivalences",
-           "check_standardized", "check_rank_sweep", "check_rank_by_gain",
-           "check_celltype_agreement", "check_merged_types", "check_top_genes",
-           "check_marker_recall", "check_dominant_order", "check_nestedness"]
+__all__ = [
+    "check_celltype_agreement",
+    "check_dominant_order",
+    "check_marker_recall",
+    "check_merged_types",
+    "check_nestedness",
+    "check_pca_als",
+    "check_pca_equivalences",
+    "check_principal_angles",
+    "check_rank_by_gain",
+    "check_rank_sweep",
+    "check_standardized",
+    "check_top_genes",
+]
 
 
 def _top_axes(X, rank):
@@ -41,7 +51,8 @@ def check_pca_als(V, X, rank: int, tol_degrees: float = 0.01) -> float:
     ✓ your axes span the principal subspace (largest angle 0.0000°) and are the principal axes.
     True
     """
-    V = answer_array("V", V, (np.shape(X)[1], rank))
+    V = answer_array("axes", V, (np.shape(X)[1], rank),
+                     "features x rank: one principal axis per column")
     _, _, axes = _top_axes(X, rank)
     worst = float(np.rad2deg(subspace_angles(V, axes)).max())
     require(worst <= tol_degrees,
@@ -80,16 +91,26 @@ def check_principal_angles(principal_angles) -> None:
     cases.append((Q, Q @ rng.standard_normal((3, 3))))           # same span: all angles zero
     for A, B in cases:
         expected = np.sort(subspace_angles(A, B))
-        got = to_numpy(principal_angles(A, B))
-        require(got is not None and np.shape(got) == expected.shape,
-                f"principal_angles should return {expected.size} angles, got {np.shape(got)}.")
-        got = np.asarray(got, dtype=float)
+        got = call_student(principal_angles, A.copy(), B.copy(), name="principal_angles(A, B)")
+        placeholder("principal_angles(A, B)", got)
+        got = np.asarray(to_numpy(got), dtype=float)
+        require(got.shape == expected.shape,
+                f"principal_angles should return one angle per column ({expected.size}), got "
+                f"shape {got.shape}. With np.linalg.qr's default (reduced) mode Q has as many "
+                "columns as A.")
+        require(bool(np.isfinite(got).all()),
+                "Some angles are NaN: rounding pushes a cosine a hair above 1, and arccos of "
+                "that is NaN. Clip the singular values to [0, 1] before np.arccos.")
+        require(not np.allclose(got, np.rad2deg(expected), atol=1e-4) or np.allclose(expected, 0),
+                "These angles are in degrees; return radians (np.arccos gives radians: do not "
+                "convert).")
+        require(not np.allclose(np.sort(got)[::-1], np.cos(expected), atol=1e-6),
+                "These are the cosines (the singular values); the angles are their arccos.")
         require(bool(np.all(np.diff(got) >= -1e-12)), "Return the angles in ascending order.")
         require(np.allclose(got, expected, atol=1e-6),
-                f"Expected angles {np.round(expected, 4).tolist()} (radians), got "
-                f"{np.round(got, 4).tolist()}. Orthonormalise both bases first (QR), then take "
-                "arccos of the singular values of Q_Aᵀ Q_B (clip them to [0, 1]). Columns of "
-                "very different scale are the test of the orthonormalisation.")
+                "The angles are wrong. Orthonormalise both bases first (QR), then take arccos "
+                "of the singular values of Q_Aᵀ Q_B (clipped to [0, 1]). A test case with "
+                "columns of very different scale is what catches a missing orthonormalisation.")
     print("✓ principal angles agree with scipy.linalg.subspace_angles.")
 
 
@@ -118,20 +139,44 @@ def check_pca_equivalences(V_svd, V_eig, eigenvalues, X, rank: int) -> None:
     ✓ SVD and covariance eigenvectors span the same subspace; eigenvalues = s² / (m - 1).
     """
     Xc, s, axes = _top_axes(X, rank)
-    V_svd = answer_array("V_svd", V_svd, axes.shape)
-    V_eig = answer_array("V_eig", V_eig, axes.shape)
-    eigenvalues = answer_array("eigenvalues", eigenvalues, (rank,))
+    shape = "features x rank: one column per axis, the first rank rows of Vᵀ transposed"
+    V_svd = answer_array("V_svd", V_svd, axes.shape, shape)
+    V_eig = answer_array("V_eig", V_eig, axes.shape,
+                         "features x rank: the eigenvectors are the columns of eigh's E")
+    eigenvalues = answer_array("eigenvalues", eigenvalues, (rank,), "one per axis")
     require(np.rad2deg(subspace_angles(V_svd, axes)).max() < 1e-4,
             "V_svd is not the top right singular vectors of the centred data: use "
             "np.linalg.svd(Xc, full_matrices=False) and the first rows of Vᵀ, transposed.")
-    require(np.rad2deg(subspace_angles(V_eig, axes)).max() < 1e-4,
-            "V_eig does not span the top principal subspace. np.linalg.eigh returns eigenvalues "
-            "in ascending order: take the last columns (and reverse them).")
+    Xraw = np.asarray(X, float)
+    _, E_raw = np.linalg.eigh(Xraw.T @ Xraw)
+    require(np.rad2deg(subspace_angles(V_eig, E_raw[:, ::-1][:, :rank])).max() > 1e-4
+            or np.rad2deg(subspace_angles(V_eig, axes)).max() < 1e-4,
+            "V_eig are the eigenvectors of Xᵀ X of the raw data: centre X first (Xc).")
+    if np.rad2deg(subspace_angles(V_eig, axes)).max() >= 1e-4:
+        _, E = np.linalg.eigh(Xc.T @ Xc)
+        require(np.rad2deg(subspace_angles(V_eig, E[:, :rank])).max() > 1e-4,
+                "V_eig spans the bottom of the spectrum: np.linalg.eigh returns eigenvalues in "
+                "ascending order, so take the last columns (and reverse them).")
+        require(not np.allclose(np.abs(V_eig), np.abs(E[::-1][:rank].T))
+                and not np.allclose(np.abs(V_eig), np.abs(E[-rank:].T)),
+                "V_eig is made of rows of eigh's E; its eigenvectors are the columns, E[:, k].")
+        require(False, "V_eig does not span the top principal subspace: the top eigenvectors "
+                "of the covariance of the centred data, the last columns of eigh's E reversed.")
     expected = s[:rank] ** 2 / (Xc.shape[0] - 1)
-    require(np.allclose(eigenvalues, expected, rtol=1e-6),
-            f"Expected the top eigenvalues {np.round(expected, 4).tolist()}, got "
-            f"{np.round(eigenvalues, 4).tolist()}. Use the covariance Xcᵀ Xc / (m - 1) of the "
-            "centred data and sort from largest to smallest.")
+    if not np.allclose(eigenvalues, expected, rtol=1e-6):
+        m = Xc.shape[0]
+        require(not np.allclose(eigenvalues, expected[::-1], rtol=1e-6),
+                "The eigenvalues are in ascending order (np.linalg.eigh's): reverse them, "
+                "largest first, in the same order as V_eig's columns.")
+        require(not np.allclose(eigenvalues, s[:rank], rtol=1e-6),
+                "These are the singular values s of the centred data; the covariance "
+                "eigenvalues are s² / (m - 1).")
+        require(not np.allclose(eigenvalues, expected * (m - 1) / m, rtol=1e-6),
+                "The eigenvalues are divided by m: the sample covariance divides by m - 1.")
+        require(not np.allclose(eigenvalues, expected * (m - 1), rtol=1e-6),
+                "These are the eigenvalues of Xcᵀ Xc: divide by m - 1 for the covariance.")
+        require(False, "The eigenvalues are not the top eigenvalues of the covariance "
+                "Xcᵀ Xc / (m - 1) of the centred data, largest first.")
     print("✓ SVD and covariance eigenvectors span the same subspace; eigenvalues = s² / (m - 1).")
 
 
@@ -231,6 +276,17 @@ def check_rank_sweep(errors, X, ranks, slack: float = 0.05) -> None:
     require(errors[-1] < errors[0],
             "The error should fall as the rank grows: did you fit each model with its own rank "
             "(inside the loop), and append the error of the model just fitted?")
+    if not np.all(errors >= bound - 1e-6):
+        # the most specific diagnoses first: a rank off by one, then squared errors
+        above = _svd_bounds(X, [r + 1 for r in ranks])
+        require(not (np.all(errors >= above - 1e-6) and np.all(errors <= above + slack)),
+                "Each error is below the SVD bound of its own rank but fits the bound of the "
+                "next rank: the models have one component too many (rank=r + 1, or ranks "
+                "counted from 0?). Fit fl.NMF(rank=r) with r from ranks.")
+        root = np.sqrt(np.clip(errors, 0, None))
+        require(not (np.all(root >= bound - 1e-6) and np.all(root <= bound + slack)),
+                "These look like squared errors: take the norm itself, "
+                "np.linalg.norm(X - W Hᵀ) / np.linalg.norm(X), not its square.")
     require(bool(np.all(errors >= bound - 1e-6)),
             "Some errors are below the SVD bound, which no model of that rank can beat: is each "
             "the relative Frobenius error ||X - W Hᵀ||_F / ||X||_F (not squared) of a model of "
@@ -291,8 +347,7 @@ def check_rank_by_gain(rank, errors, ranks, min_gain: float = 0.005) -> None:
         sign = (" (np.diff(errors) is negative while the error falls: the gains are "
                 "-np.diff(errors))" if where == 0 else "")
         require(False, f"Too early: going from rank {rank} to {ranks[where + 1]} still reduces "
-                f"the error by {gains[where]:.4f}, at least {min_gain:g}: keep adding "
-                f"components{sign}.")
+                f"the error by at least {min_gain:g}: keep adding components{sign}.")
     require(False, f"Rank {rank} is past the first component that gains less than "
             f"{min_gain:g}: stop at the last rank before the first gain below min_gain.")
 
@@ -451,10 +506,10 @@ def check_merged_types(merged_types, table, label_names) -> None:
                 "That is every type with at least one cell in the component; keep only the "
                 "types that send more of their cells there than to any other component.")
         require(not got_set < expected,
-                f"{len(expected - got_set)} type(s) missing: a type belongs to the component "
+                "Some types are missing: a type belongs to the component "
                 "that takes more of its cells than any other, even when that is under half.")
         require(not got_set > expected,
-                f"{len(got_set - expected)} of these types send more of their cells to another "
+                "Some of these types send more of their cells to another "
                 "component.")
         require(False, "These are not the types that share the component chosen by the most "
                 "cell types: for each row of table take the column with the largest count, "
@@ -615,11 +670,143 @@ def check_nestedness(pca_gaps, nmf_gaps) -> None:
     require(pca_gaps.shape == nmf_gaps.shape and pca_gaps.size > 0,
             "pca_gaps and nmf_gaps should each hold one angle per rank r.")
     require(bool(np.all(pca_gaps < 0.01)),
-            f"PCA gaps {np.round(pca_gaps, 3).tolist()}° should all be ~0: PCA's rank-r subspace "
-            "lies inside its rank-(r+1) subspace. Did you compare V_ of rank r with V_ of rank "
-            "r + 1 and convert radians to degrees?")
+            "Some PCA gaps are clearly above 0, but PCA's rank-r subspace lies inside its "
+            "rank-(r+1) subspace: compare the axes V_ of the rank-r fit with those of the "
+            "rank-(r + 1) fit of the same centred data.")
+    require(not (nmf_gaps.max() <= 1.0 and nmf_gaps.max() > 0.01),
+            "The NMF gaps are all below 1 but not zero: they look like radians "
+            "(scipy.linalg.subspace_angles returns radians). Convert with np.rad2deg.")
     require(bool(np.any(nmf_gaps > 1.0)),
-            f"NMF gaps {np.round(nmf_gaps, 3).tolist()}° are all ~0; expected at least one clearly "
-            "above. Did you fit a separate NMF for each rank?")
+            "The NMF gaps are all ~0; NMF's rank-r factors are in general not inside the "
+            "rank-(r+1) ones. Did you fit a separate NMF for each rank?")
     print(f"✓ PCA is nested (largest gap {pca_gaps.max():.3f}°); NMF is not (largest gap "
           f"{nmf_gaps.max():.1f}°).")
+
+
+# --- exercise 1, one blank at a time ---------------------------------------------------------
+
+def check_centre(centre) -> None:
+    """Check ``centre(X)``: ``X`` minus its column means (every feature's mean is 0).
+
+    Examples
+    --------
+    >>> check_centre(lambda X: X - X.mean(axis=0))
+    ✓ centre subtracts every column's mean.
+    """
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((9, 5)) + np.arange(1.0, 6.0) * [3.0, -2.0, 5.0, 1.0, 4.0]
+    got = answer_array("centre(X)", call_student(centre, X.copy(), name="centre(X)"), X.shape,
+                       "the shape of X: subtract the means, do not reduce X to them")
+    want = X - X.mean(axis=0)
+    if not np.allclose(got, want):
+        require(not np.allclose(got, X), "centre returns X unchanged: subtract X.mean(axis=0).")
+        require(not np.allclose(got, X - X.mean(axis=1, keepdims=True)),
+                "You subtracted every row's mean; PCA centres every column (feature): "
+                "X.mean(axis=0).")
+        require(not np.allclose(got, X - X.mean()), "You subtracted one number, the mean of all "
+                "entries; each column needs its own mean: X.mean(axis=0).")
+        require(not np.allclose(got, want / X.std(axis=0))
+                and not np.allclose(got, want / X.std(axis=0, ddof=1)),
+                "You also divided by the standard deviation: PCA here only centres (subtract "
+                "the column means, do not scale).")
+        require(False, "centre(X) should be X minus the mean of each column, X.mean(axis=0).")
+    print("✓ centre subtracts every column's mean.")
+
+
+def check_als_updates(update_U, update_V) -> None:
+    """Check ``update_U(Xc, V)`` (the least-squares ``U`` of ``Xc ≈ U Vᵀ`` for fixed ``V``,
+    ``Xc V (VᵀV)⁻¹``) and ``update_V(Xc, U)`` (``Xcᵀ U (UᵀU)⁻¹``) on the check's own matrices.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_als_updates(lambda X, V: np.linalg.solve(V.T @ V, (X @ V).T).T,
+    ...                   lambda X, U: np.linalg.solve(U.T @ U, (X.T @ U).T).T)
+    ✓ both updates are the least-squares solutions.
+    """
+    rng = np.random.default_rng(8)
+    Xc = rng.standard_normal((30, 12))
+    for name, func, F, data in (("update_U(Xc, V)", update_U, rng.standard_normal((12, 3)) * 3,
+                                 Xc),
+                                ("update_V(Xc, U)", update_V, rng.standard_normal((30, 3)) * 3,
+                                 Xc.T)):
+        other = "V" if name.startswith("update_U") else "U"
+        rows = "samples" if other == "V" else "features"
+        hint = ("np.linalg.solve(G, B) solves G Z = B: for Z G = B solve the transposed system, "
+                "np.linalg.solve(G, B.T).T." + (" update_V works with Xc.T." if other == "U"
+                                               else ""))
+        out = call_student(func, Xc.copy(), F.copy(), name=name, hint=hint)
+        got = answer_array(name, out, (data.shape[0], 3),
+                           f"{rows} x rank: one row per row of " + ("Xc" if other == "V"
+                                                                    else "Xcᵀ"), hint)
+        B = data @ F
+        G = F.T @ F
+        want = np.linalg.solve(G, B.T).T
+        if np.allclose(got, want):
+            continue
+        fixed = f"{other}ᵀ{other}"
+        require(not np.allclose(got, B), f"{name} leaves out the Gram matrix: solve "
+                f"Z ({fixed}) = ..., not just the product.")
+        require(not np.allclose(got, B @ G), f"{name} multiplies by the Gram matrix {fixed}; "
+                "divide by it instead (np.linalg.solve).")
+        require(not np.allclose(got, B / np.diag(G)), f"{name} divides by the diagonal of "
+                f"{fixed} only; the columns are not orthogonal, so solve with the whole r x r "
+                "matrix.")
+        require(False, f"{name} is not the least-squares solution: "
+                + ("U = Xc V (VᵀV)⁻¹." if other == "V" else "V = Xcᵀ U (UᵀU)⁻¹."))
+    print("✓ both updates are the least-squares solutions.")
+
+
+def check_principal_axes(principal_axes) -> None:
+    """Check ``principal_axes(U, V)``: scores and orthonormal axes with the same product
+    ``U Vᵀ``, the axes ordered by singular value (QR of both, then the SVD of the core).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> def principal_axes(U, V):
+    ...     A, s, Bt = np.linalg.svd(U @ V.T, full_matrices=False)
+    ...     return A[:, :U.shape[1]] * s[:U.shape[1]], Bt[:U.shape[1]].T
+    >>> check_principal_axes(principal_axes)
+    ✓ same product U Vᵀ, orthonormal axes in order of singular value.
+    """
+    rng = np.random.default_rng(9)
+    r = 3
+    U = rng.standard_normal((40, r)) * [4.0, 0.5, 2.0]
+    V = rng.standard_normal((10, r)) @ np.array([[1.0, 0.7, 0.0], [0.0, 1.0, 0.4],
+                                                 [0.3, 0.0, 1.0]])
+    out = call_student(principal_axes, U.copy(), V.copy(), name="principal_axes(U, V)")
+    require(isinstance(out, (tuple, list)) and len(out) == 2,
+            "principal_axes should return the pair scores, axes.")
+    scores = answer_array("scores", out[0], U.shape, "samples x rank, like U")
+    axes = answer_array("axes", out[1], V.shape, "features x rank, like V")
+    P = U @ V.T
+    # the steps the exercise describes, so that each mistake can be recognised exactly
+    Qu, Ru = np.linalg.qr(U)
+    Qv, Rv = np.linalg.qr(V)
+    A, _, Bt = np.linalg.svd(Ru @ Rv.T)
+    B = Qv @ Bt.T
+
+    def same(a, b):
+        return np.allclose(np.abs(a), np.abs(b), atol=1e-8)
+
+    require(not (same(axes, Qv) and not same(axes, B)),
+            "axes is the Q of the QR of V: an orthonormal basis of the right subspace, but not "
+            "the principal axes. Rotate it by B from the SVD of the core R_u R_vᵀ = A S Bᵀ.")
+    require(not same(axes, Qv @ Bt) or same(axes, B),
+            "np.linalg.svd returns Bᵀ (its third output): the axes are Q_v @ Bt.T.")
+    require(np.allclose(axes.T @ axes, np.eye(r), atol=1e-8),
+            "The axes are not orthonormal: build them from Q_v (the QR of V) times B.")
+    require(not same(scores, Qu @ A), "The scores have lost the singular values: they are "
+            "Q_u A S (Qu @ A * s), not Q_u A, so that scores @ axes.T stays U @ V.T.")
+    cos = np.abs(np.sum(axes * B, axis=0))
+    if not np.all(cos > 1 - 1e-8):
+        require(not np.allclose(np.sort(np.abs(axes.T @ B).max(axis=0)), 1, atol=1e-6),
+                "The axes are the principal axes but out of order: keep the SVD's order, "
+                "largest singular value first.")
+        require(False, "The axes are orthonormal but not the principal axes: SVD of the core "
+                "R_u R_vᵀ = A S Bᵀ, then axes = Q_v B (and scores = Q_u A S).")
+    require(np.allclose(scores @ axes.T, P, atol=1e-8 * np.abs(P).max()),
+            "scores @ axes.T is not U @ V.T: the rotation must keep the product; scores = "
+            "Q_u A S with A and S from the SVD of R_u R_vᵀ.")
+    print("✓ same product U Vᵀ, orthonormal axes in order of singular value.")

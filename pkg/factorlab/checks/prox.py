@@ -27,6 +27,7 @@ def check_soft_threshold_backward(loss_fn, weight: float = 0.5) -> None:
     require(callable(loss_fn), "Pass the function itself, e.g. SoftThresholdLoss.apply.")
     gen = torch.Generator().manual_seed(0)
     Q0 = torch.randn(6, 5, generator=gen, dtype=torch.float64)
+    Q0[0, :3] = torch.tensor([weight, -weight, 0.0], dtype=torch.float64)  # at the kinks
     Q = Q0.clone().requires_grad_()
     try:
         value = loss_fn(Q, weight)
@@ -36,11 +37,27 @@ def check_soft_threshold_backward(loss_fn, weight: float = 0.5) -> None:
         raise ExerciseCheckError(f"Calling loss_fn(Q, weight) failed: {exc!r}") from exc
     require(isinstance(value, torch.Tensor) and value.numel() == 1,
             "The forward pass should return a scalar tensor: weight * Q.abs().sum().")
-    require(abs(float(value.detach()) - weight * float(Q0.abs().sum())) < 1e-8,
-            f"The forward value {float(value.detach()):.4f} should be weight * sum|Q| = "
-            f"{weight * float(Q0.abs().sum()):.4f}.")
+    v, l1 = float(value.detach()), float(Q0.abs().sum())
+    if abs(v - weight * l1) > 1e-8:
+        require(abs(v - l1) > 1e-8, "The forward value is sum|Q|: multiply by the weight w.")
+        require(abs(v - weight * float((Q0 ** 2).sum())) > 1e-8,
+                "The forward value uses Q² (an l2 penalty); the l1 norm sums |Q|.")
+        require(abs(v - weight * float(Q0.sum())) > 1e-8,
+                "The forward value sums Q itself; the l1 norm sums |Q| (Q.abs()).")
+        require(False, "The forward value should be w * sum|Q|, a scalar.")
     require(value.requires_grad, "The result has no grad_fn: call your Function with .apply.")
-    (3.0 * value).backward()
+    try:
+        (3.0 * value).backward()
+    except RuntimeError as exc:
+        text = str(exc)
+        require("incorrect number of gradients" not in text,
+                "backward must return one gradient per input of forward: the gradient for Q, "
+                "then None for w.")
+        raise ExerciseCheckError(f"The backward pass failed: {exc}. Did forward save Q with "
+                                 "ctx.save_for_backward(Q) (and w on ctx)?") from exc
+    except (AttributeError, ValueError, TypeError) as exc:
+        raise ExerciseCheckError(f"The backward pass failed: {exc!r}. Did forward save Q with "
+                                 "ctx.save_for_backward(Q) and w as ctx.w?") from exc
     require(Q.grad is not None, "No gradient reached Q: backward must return one gradient per "
             "input of forward (the gradient for Q, then None for weight).")
     grad = Q.grad.detach()
@@ -54,6 +71,12 @@ def check_soft_threshold_backward(loss_fn, weight: float = 0.5) -> None:
     if torch.allclose(grad, 3.0 * soft_threshold(Q0, weight)):
         raise ExerciseCheckError("That is the prox itself; the backward pass returns the residual "
                              "Q - soft(Q, weight), so that Q - lr * grad = soft(Q, weight).")
+    if torch.allclose(grad, -3.0 * residual):
+        raise ExerciseCheckError("Wrong sign: the backward pass returns Q - soft(Q, w), so that "
+                                 "an SGD step Q - grad lands on soft(Q, w).")
+    if torch.allclose(grad, 3.0 * (Q0 - soft_threshold(Q0, 1.0))):
+        raise ExerciseCheckError("The soft threshold uses 1; use the weight w saved in forward "
+                                 "(soft(Q, w)).")
     require(torch.allclose(grad, 3.0 * residual),
             "The gradient should be grad_output * (Q - soft(Q, weight)) = grad_output * "
             "clamp(Q, -weight, weight).")
