@@ -8,6 +8,11 @@ Every output is first written to a hidden temporary file in ``DIR`` and renamed 
 when all of them are complete, so an interrupted run (Ctrl-C, SIGTERM) leaves no file that looks
 finished; a lock on ``DIR`` makes a second run into the same folder stop at once, and the input
 movie may not lie inside ``DIR``.
+
+``--nproc N`` trains in N local processes with ``torch.distributed`` (gloo on the CPU, NCCL on
+CUDA): each streams its share of every mini-batch, the gradients are summed, and with the same
+``--seed`` the result is the one-process result to float rounding; each process then writes
+``L`` and ``S`` for its own frames.
 """
 
 from __future__ import annotations
@@ -46,6 +51,16 @@ def _rank(value: str):
     return rank
 
 
+def _nproc(value: str) -> int:
+    try:
+        nproc = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value!r}") from None
+    if nproc < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {nproc}")
+    return nproc
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="factorlab", description="factorlab command line tools.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -62,6 +77,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="MB for the working copies of a batch (default 1000)")
     b.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     b.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    b.add_argument("--nproc", type=_nproc, default=1, help="train in N local processes with "
+                   "torch.distributed, each streaming its share of every batch (default 1)")
     b.add_argument("--force", action="store_true", help="overwrite existing outputs")
     b.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return p
@@ -273,12 +290,21 @@ def _run_bear(args, src, out, outputs) -> str:
     bear = BEAR(args.rank, lr=args.lr, n_epochs=args.epochs, batch_size=args.batch_size,
                 memory_budget=args.memory_budget * 2**20, device=args.device,
                 random_state=args.seed, progress=not args.no_progress)
+    nproc = getattr(args, "nproc", 1)
     try:
-        bear.fit(args.movie)
+        if nproc > 1:    # each process writes L and S for its own frames
+            L_path, S_path = outputs.temp("L.npy"), outputs.temp("S.npy")
+            bear.fit_distributed(args.movie, nproc, out_L=L_path, out_S=S_path)
+        else:
+            bear.fit(args.movie)
     except ValueError as exc:   # NaN in the movie, rank too large, bad settings
         raise CommandError(str(exc)) from None
     try:
-        L, S = bear.decompose(args.movie, out_L=outputs.temp("L.npy"), out_S=outputs.temp("S.npy"))
+        if nproc > 1:
+            L, S = np.load(L_path, mmap_mode="r"), np.load(S_path, mmap_mode="r")
+        else:
+            L, S = bear.decompose(args.movie, out_L=outputs.temp("L.npy"),
+                                  out_S=outputs.temp("S.npy"))
         with open(outputs.temp("W.npy"), "wb") as f:
             np.save(f, bear.W_)
         _summary(args, src, bear, L, S, outputs)
@@ -315,6 +341,7 @@ def _summary(args, src, bear, L, S, outputs) -> None:
     info = {"movie": str(pathlib.Path(args.movie).resolve()), "shape": list(src.shape),
             "rank": bear.rank_, "epochs": bear.n_iter_, "early_stopped": bear.converged_,
             "batch_size": bear.batch_size_, "lr": bear.lr_, "seed": args.seed,
+            "processes": getattr(args, "nproc", 1),
             "loss_history": bear.loss_history_}
     outputs.temp("summary.json").write_text(json.dumps(info, indent=1))
 

@@ -273,18 +273,24 @@ class BEAR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ModuleEstimator):
                 # b distinct frames, drawn afresh each step (an epoch is not a permutation);
                 # sorted so that a memory-mapped file is read forwards
                 idx = torch.randperm(n, generator=gen)[:batch].sort().values.numpy()
-                Yb = self._batch(src, idx)
-                loss = (Yb - self(Yb)).abs().sum()   # summed, as in the paper
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                total += float(loss.detach()) / (batch * m)
+                total += self._step(src, idx, opt) / (batch * m)
             losses.append(total / steps)
             bar.set_postfix(loss=f"{losses[-1]:.4g}")
             if (self.early_stopping and len(losses) > max(start, window)
                     and np.mean(losses[-window - 1:-1]) < (1 + self.tol) * losses[-1]):
                 return losses, True
         return losses, False
+
+    def _step(self, src, idx, opt):
+        """One Adam step on the frames ``idx``; returns their summed loss (a float). The
+        distributed fit (:mod:`.bear_distributed`) replaces it by a step on this process's
+        share of the batch with the gradient summed over processes."""
+        Yb = self._batch(src, idx)
+        loss = (Yb - self(Yb)).abs().sum()   # summed, as in the paper
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return float(loss.detach())
 
     def _l1(self, src, chunk):
         """``||Y - L||_1`` over the whole movie, in chunks, without gradients."""
@@ -343,6 +349,18 @@ class BEAR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ModuleEstimator):
         if src.in_memory:
             self.L_, self.S_ = self.decompose(X)
         return self
+
+    def fit_distributed(self, X, nproc=None, *, out_L=None, out_S=None, **options):
+        """Fit on a movie file in ``nproc`` processes with ``torch.distributed`` (the same
+        ``W`` as :meth:`fit` to float rounding), optionally writing ``L``/``S`` to ``.npy``.
+
+        See :func:`factorlab.robust.bear_distributed.bear_distributed` for the arguments
+        (``backend``, ``timeout``, ``threads``) and for running under ``torchrun``.
+        Returns ``self``.
+        """
+        from .bear_distributed import bear_distributed
+
+        return bear_distributed(X, nproc, out_L=out_L, out_S=out_S, model=self, **options)
 
     def _fit_greedy(self, src, gen, lr, batch, n_epochs):
         max_rank = check_int(self.max_rank, "max_rank", minimum=1,
