@@ -39,26 +39,22 @@ class CommandError(Exception):
     """A problem with the user's input, reported as one line without a traceback."""
 
 
-def _rank(value: str):
-    if value == "greedy":
-        return value
+def _positive_int(value: str, expected: str = "a positive integer") -> int:
     try:
-        rank = int(value)
+        number = int(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer or 'greedy', got {value!r}") from None
-    if rank < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {rank}")
-    return rank
+        raise argparse.ArgumentTypeError(f"must be {expected}, got {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {number}")
+    return number
+
+
+def _rank(value: str):
+    return value if value == "greedy" else _positive_int(value, "a positive integer or 'greedy'")
 
 
 def _nproc(value: str) -> int:
-    try:
-        nproc = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value!r}") from None
-    if nproc < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {nproc}")
-    return nproc
+    return _positive_int(value)
 
 
 def _parser() -> argparse.ArgumentParser:
