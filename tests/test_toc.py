@@ -46,3 +46,31 @@ def test_chapters_and_exercises_link_each_other():
         for path in (ROOT / "exercises" / f"{exercise}.ipynb",
                      ROOT / "exercises" / "solutions" / f"{exercise}_sol.ipynb"):
             assert f"book/{chapter}" in _markdown(path), f"{path.name} does not link {chapter}"
+
+
+def _entries(items, parent=None):
+    """(file, parent file, entry) for every toc entry below ``items``, depth first."""
+    for item in items:
+        yield item["file"], parent, item
+        yield from _entries(item.get("sections", []), item["file"])
+
+
+def test_each_solution_is_a_section_under_its_exercise():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    parent = {file: up for part in toc["parts"] for file, up, _ in _entries(part["chapters"])}
+    for exercise in EXERCISE_CHAPTER:
+        assert parent.get(f"exercises/solutions/{exercise}_sol") == f"exercises/{exercise}", \
+            exercise
+
+
+def test_solutions_are_not_excluded_from_the_book():
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert not any("solutions" in pattern for pattern in config["exclude_patterns"])
+
+
+def test_exercises_and_solutions_link_each_other():
+    for exercise in EXERCISE_CHAPTER:
+        student = _markdown(ROOT / "exercises" / f"{exercise}.ipynb")
+        solution = _markdown(ROOT / "exercises" / "solutions" / f"{exercise}_sol.ipynb")
+        assert f"](solutions/{exercise}_sol.ipynb)" in student, exercise
+        assert f"](../{exercise}.ipynb)" in solution, exercise
