@@ -8,6 +8,7 @@ from .calcium import CalciumMovie, calcium_movie
 from .images import noisy_patches
 from .lowrank import lowrank_matrix
 from .neural import binary_lowrank, cell_assemblies, celltype_counts
+from .sequences import NeuralSequences, neural_sequences
 from .spikes import SpikeRecording, noisy_templates, spike_recording, spike_templates
 from .trials import TrialTensor, trial_tensor
 from .var_movie import VARMovie, var_movie
@@ -16,6 +17,7 @@ from .video import SurveillanceVideo, camera_motion, surveillance_video
 __all__ = [
     # matrices and tensors
     "lowrank_matrix", "cell_assemblies", "celltype_counts", "binary_lowrank",
+    "NeuralSequences", "neural_sequences",
     "TrialTensor", "trial_tensor",
     # movies and recordings
     "CalciumMovie", "calcium_movie", "SurveillanceVideo", "surveillance_video",

@@ -13,8 +13,12 @@ from .pca import PCA, pca_als
 from .sparse import SparseNMF, SparsePCA, sparse_nmf, sparse_pca
 from .constrained import KMeansFactorization, SemiNMF, kmeans_factorization, semi_nmf
 from .glrm import GLRM, glrm
+from .convnmf import (ConvNMF, ConvNMFFit, SequenceSignificance, conv_nmf, conv_reconstruct,
+                      sequence_significance)
 
 __all__ = ["MatrixFactorization", "MatrixFit", "relative_error", "censored_lstsq", "PCA",
            "pca_als", "NMF", "nmf", "nnls"]
 __all__ += ["SparsePCA", "sparse_pca", "SparseNMF", "sparse_nmf", "SemiNMF", "semi_nmf",
             "KMeansFactorization", "kmeans_factorization", "GLRM", "glrm"]
+__all__ += ["ConvNMF", "conv_nmf", "ConvNMFFit", "conv_reconstruct", "sequence_significance",
+            "SequenceSignificance"]
