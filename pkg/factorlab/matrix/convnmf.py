@@ -18,8 +18,8 @@ sequence: it discourages two factors that explain the same sequence. All entries
 nonnegative, so ``R`` is linear in ``W`` for fixed ``H`` and in ``H`` for fixed ``W``, which the
 solvers use.
 
-Solvers
--------
+Two solvers:
+
 ``"mu"`` (default)
     The multiplicative updates of seqNMF (Lee & Seung's rule on the convolutional model).
 ``"hals"``
