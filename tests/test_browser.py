@@ -1,7 +1,9 @@
 """The built book in a real browser: widgets render offline and pages log no console errors.
 
 Runs after the book build (``make test`` does that); it opens the intro page and every page
-that embeds a widget in headless Chromium, served from localhost, with no other network. The
+that embeds a widget in headless Chromium, served from localhost, with no other network; and
+every chapter, exercise and solution page in a 1280 px window: no code or output wider than the
+column, each chapter links its exercise, hints and answers present and folded. The
 screenshots land in ``_build/browser/``.
 """
 
@@ -109,3 +111,65 @@ def test_widgets_render_without_network(server, browser):
         assert not errors, f"console errors on {rel}: {errors}"
         rendered = browser.find_elements("css selector", ".jupyter-widgets")
         assert rendered, f"no widget rendered on {rel}"
+
+
+# exercise -> the chapter it practises (the warm-up belongs to chapter 1)
+EXERCISE_OF_CHAPTER = {
+    "01_pca": "01_pca_als", "02_nmf": "02_nmf_practical", "04_model_assessment":
+    "03_rank_selection", "05_tensor_cp": "04_cp_trials", "06_robust_pca_bear": "05_rpca_ialm",
+    "07_prox_unet": "06_prox_backward", "08_crsae": "07_fista_unroll",
+    "09_sparse_var": "08_sparse_var",
+}
+
+# Code and output blocks whose content is wider than their box (1 px for rounding).
+_OVERFLOWING = """
+return [...document.querySelectorAll('div.cell div.highlight pre, div.cell_output pre')]
+  .filter(p => p.offsetParent !== null && p.scrollWidth > p.clientWidth + 1)
+  .map(p => p.textContent.split('\\n').reduce((a, b) => a.length >= b.length ? a : b))
+  .slice(0, 3);
+"""
+
+
+def _reading_pages():
+    chapters = sorted((HTML / "book").glob("[0-9]*.html"))
+    exercises = sorted((HTML / "exercises").glob("[0-9]*.html"))
+    solutions = sorted((HTML / "exercises" / "solutions").glob("*.html"))
+    return chapters, exercises, solutions
+
+
+def test_code_and_output_fit_a_1280_px_window(server, browser):
+    chapters, exercises, solutions = _reading_pages()
+    assert len(chapters) >= 9 and len(exercises) == 9 and len(solutions) == 9
+    for page in chapters + exercises + solutions:
+        rel = page.relative_to(HTML).as_posix()
+        load(browser, f"{server}/{rel}", SHOTS / "page.png", "h1")
+        assert browser.execute_script("return window.innerWidth") <= 1280
+        wide = browser.execute_script(_OVERFLOWING)
+        assert not wide, f"{rel}: code or output wider than the column, e.g. {wide}"
+
+
+def test_each_chapter_links_its_exercise(server, browser):
+    for chapter, exercise in EXERCISE_OF_CHAPTER.items():
+        load(browser, f"{server}/book/{chapter}.html", SHOTS / "page.png", "h1")
+        links = browser.execute_script(
+            "return [...document.querySelectorAll('article a')].map(a => a.href)")
+        assert any(f"exercises/{exercise}.html" in href for href in links), chapter
+
+
+def test_hints_and_solutions_are_present_and_hidden(server, browser):
+    _, exercises, solutions = _reading_pages()
+    for page in exercises:
+        rel = page.relative_to(HTML).as_posix()
+        load(browser, f"{server}/{rel}", SHOTS / "page.png", "h1")
+        hints = browser.execute_script(
+            "return [...document.querySelectorAll('article details')].map(d => d.open)")
+        assert hints and not any(hints), f"{rel}: hints missing or shown open ({hints})"
+    for page in solutions:
+        rel = page.relative_to(HTML).as_posix()
+        load(browser, f"{server}/{rel}", SHOTS / "page.png", "h1")
+        # answer cells are tagged hide-input: their code sits in a closed toggle
+        shown = browser.execute_script("""
+            const cells = [...document.querySelectorAll('div.cell.tag_hide-input')];
+            return cells.map(c => { const d = c.querySelector('details');
+                                    return d === null ? true : d.open; });""")
+        assert shown and not any(shown), f"{rel}: answers missing or shown ({shown})"
