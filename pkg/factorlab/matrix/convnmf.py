@@ -26,12 +26,14 @@ Two solvers:
     Block coordinate descent. Stacking the shifted copies of ``H`` as columns of a
     (time, rank * lag) matrix makes the template update an ordinary NMF block, solved by exact
     HALS column sweeps; the onset update, a nonnegative deconvolution, is solved by accelerated
-    projected gradient (FISTA with adaptive restart) with the exact step size, from the largest
-    eigenvalue of the templates' spectral Gram matrix over frequencies (FFT). Each block update
-    never increases the objective. Measured on planted sequences (60 neurons, 1500 frames,
-    3 sequences): it stops at a higher objective than MU (123 against 87; the truth scores 104)
-    and its templates match the truth worse (correlation 0.44-0.74 against 0.90-0.96), because
-    exact template updates from a random start lock into shifted, mixed templates. MU is the
+    projected gradient (FISTA with adaptive restart), its step from an upper bound on the
+    operator norm (the templates' spectral Gram matrix over frequencies, FFT). Without the
+    penalty the objective never increases (tested); with it, rescaling the onsets to unit norm
+    after each iteration changes the penalty, so the objective may rise slightly. On three planted recordings (60 neurons, 1500 frames,
+    3 sequences; ``benchmarks/convnmf_solvers.py``) it stops at a higher objective than MU on
+    all three (110, 123, 126 against 102, 87, 118) and its templates match the truth no better
+    (correlations 0.44-0.85 against 0.64-0.96): exact template updates from a random start
+    lock into shifted, mixed templates. MU is the
     default; "hals" stays for starts near a solution (``init=(W0, H0)``).
 
 With a mask, unobserved entries are filled with the current reconstruction before each block
@@ -106,8 +108,8 @@ def _correlate(W: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
     how much the data from frame ``t`` on look like template ``k``."""
     N, K, lag = W.shape
     T = Y.shape[0]
-    # one matrix product, then lag shifted slices (20x faster than conv1d's float64 kernel
-    # on the CPU when the output has few channels)
+    # one matrix product, then lag shifted slices (13x faster than conv1d's float64 kernel
+    # on the CPU when the output has few channels: benchmarks/convnmf_solvers.py)
     matched = F.pad((Y @ W.reshape(N, K * lag)).reshape(T, K, lag), (0, 0, 0, 0, 0, lag - 1))
     out = matched[:T, :, 0].clone()
     for l in range(1, lag):
