@@ -107,6 +107,14 @@ def test_xortho_penalty_lowers_the_overlap_of_redundant_factors():
         value(torch.from_numpy(plain.W), torch.from_numpy(plain.H))
 
 
+def test_a_penalty_that_empties_every_template_warns():
+    X, _ = fl.data.neural_sequences(n_neurons=30, n_samples=600, n_sequences=2, lag=15,
+                                    random_state=7)
+    with pytest.warns(RuntimeWarning, match="shrank every template"):
+        fit = fl.conv_nmf(X, rank=3, lag=15, lambda_xortho=1e3, random_state=0)
+    assert fit.loss_history[-1] > 0.99
+
+
 def test_mask_fits_observed_entries_only_and_cross_validate_runs():
     X, _ = fl.data.neural_sequences(n_neurons=30, n_samples=600, n_sequences=2, lag=15,
                                     random_state=6)

@@ -44,6 +44,7 @@ so both solvers minimise the error on observed entries only, as :func:`cross_val
 from __future__ import annotations
 
 import math
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -278,6 +279,8 @@ def conv_nmf(X, rank, lag, lambda_xortho=0.0, solver="mu", init="random", mask=N
         Strength of seqNMF's x-ortho penalty; 0 fits plain convolutional NMF. Its scale
         depends on the data (the penalty grows like the squared data); seqNMF's recipe is to
         sweep it and take a value where the reconstruction error has just started to rise.
+        A value that shrinks every template towards zero (relative error above 0.99) gives
+        a ``RuntimeWarning``.
     solver : {"mu", "hals"}
         seqNMF's multiplicative updates (default), or HALS templates with accelerated-gradient
         onsets (see the module docstring for why MU is the default).
@@ -378,6 +381,13 @@ def conv_nmf(X, rank, lag, lambda_xortho=0.0, solver="mu", init="random", mask=N
             converged = True
             break
         objective = new_objective
+    if lambda_xortho > 0 and error > 0.99:
+        # the updates shrink every template when the penalty outweighs the fit, and an entry
+        # near zero stays near zero: the fit then explains (almost) nothing
+        warnings.warn(f"lambda_xortho={lambda_xortho:g} shrank every template towards zero "
+                      f"(relative error {error:.3f}): the penalty outweighs the fit on these "
+                      "data. Try a value 10 times smaller (its scale grows like the squared "
+                      "data).", RuntimeWarning, stacklevel=2)
     W, H = _sorted(W, H)
     dtype = result_dtype(X_arr)
     W, H = (cast_like_input_dtype(like_input(A, X_arr), dtype) for A in (W, H))
