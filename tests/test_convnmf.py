@@ -107,6 +107,16 @@ def test_xortho_penalty_lowers_the_overlap_of_redundant_factors():
         value(torch.from_numpy(plain.W), torch.from_numpy(plain.H))
 
 
+def test_no_onset_hides_in_the_last_frames_of_the_recording():
+    # Without seqNMF's edge rule, MU put a unit onset on the last frame of this real recording
+    # (only the template's first frame is seen there) and shrank the sequence's true onsets.
+    X = np.asarray(fl.datasets.load_songbird().data, dtype=float).T[:333]
+    fit = fl.conv_nmf(X, rank=3, lag=30, random_state=0)
+    assert np.all(fit.H.argmax(axis=0) < 333 - 29)
+    model = fl.ConvNMF(rank=3, lag=30, random_state=0).fit(X)
+    assert np.all(model.transform(X).argmax(axis=0) < 333 - 29)
+
+
 def test_a_penalty_that_empties_every_template_warns():
     X, _ = fl.data.neural_sequences(n_neurons=30, n_samples=600, n_sequences=2, lag=15,
                                     random_state=7)

@@ -36,6 +36,13 @@ Two solvers:
     lock into shifted, mixed templates. MU is the
     default; "hals" stays for starts near a solution (``init=(W0, H0)``).
 
+At the end of the recording the model follows seqNMF: the data are taken to be silent for
+``lag - 1`` frames after the last one and no sequence starts there, so a sequence that starts
+in the last frames must show its whole template. (Otherwise such an onset costs nothing, as
+only its first frames are seen, and the multiplicative updates park most of the onsets' unit
+norm on it: on the songbird recording a unit onset on the last frame.) The relative errors
+count these silent frames, where only the tails of late sequences can miss.
+
 With a mask, unobserved entries are filled with the current reconstruction before each block
 update (majorization-minimization: the filled problem's loss touches the masked loss from above),
 so both solvers minimise the error on observed entries only, as :func:`cross_validate` needs.
@@ -237,6 +244,13 @@ def _update_W_mu(X, W, H, penalty):
     return W * numerator.clamp_min(0) / (denominator + _EPS)
 
 
+def _pad_end(A, lag: int, value=0):
+    """A (time x ...) with ``lag - 1`` more rows of ``value`` after its last; None stays None."""
+    if A is None or lag == 1:
+        return A
+    return torch.cat([A, A.new_full((lag - 1,) + tuple(A.shape[1:]), value)])
+
+
 def _normalise(W: torch.Tensor, H: torch.Tensor):
     """Unit-norm onset columns (the scale moves into the templates); the reconstruction is
     unchanged."""
@@ -348,6 +362,10 @@ def conv_nmf(X, rank, lag, lambda_xortho=0.0, solver="mu", init="random", mask=N
         W = to_torch(W0, device=device, dtype=torch.float64).clone()
         H = to_torch(H0, device=device, dtype=torch.float64).clone()
     W, H = _normalise(W, H)
+    # seqNMF's edge rule: the recording is taken to be silent for lag - 1 frames after its
+    # end, and no sequence starts there. Otherwise an onset in the last frames costs nothing
+    # (only its first frames are seen), and MU parks most of the onsets' unit norm there.
+    Xt, M, H = _pad_end(Xt, lag), _pad_end(M, lag, True), _pad_end(H, lag)
     penalty = _XOrtho(Xt, lag, lambda_xortho)
 
     def filled():
@@ -371,6 +389,7 @@ def conv_nmf(X, rank, lag, lambda_xortho=0.0, solver="mu", init="random", mask=N
         Xf = filled()
         linear = lambda_xortho * penalty.grad_H(W) if penalty.active else None
         H = (_update_H_apg if solver == "hals" else _update_H_mu)(Xf, W, H, linear)
+        H[T:] = 0                                    # no onsets after the recording
         W, H = _normalise(W, H)
         error, new_objective = scores()
         errors.append(error)
@@ -388,7 +407,7 @@ def conv_nmf(X, rank, lag, lambda_xortho=0.0, solver="mu", init="random", mask=N
                       f"(relative error {error:.3f}): the penalty outweighs the fit on these "
                       "data. Try a value 10 times smaller (its scale grows like the squared "
                       "data).", RuntimeWarning, stacklevel=2)
-    W, H = _sorted(W, H)
+    W, H = _sorted(W, H[:T])
     dtype = result_dtype(X_arr)
     W, H = (cast_like_input_dtype(like_input(A, X_arr), dtype) for A in (W, H))
     return ConvNMFFit(W, H, np.asarray(errors), np.asarray(objectives), it, converged)
@@ -636,22 +655,26 @@ class ConvNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Estimator):
         """
         Xn = self._validate_input(X, reset=False, nonnegative=True)
         Xn = Xn.detach() if isinstance(Xn, torch.Tensor) else Xn
-        Xt = to_torch(Xn, dtype=torch.float64)
-        W = to_torch(self.W_, device=Xt.device, dtype=torch.float64)
+        T = Xn.shape[0]
+        W = to_torch(self.W_, dtype=torch.float64)
+        Xt = _pad_end(to_torch(Xn, dtype=torch.float64), W.shape[2])   # the edge rule of fit
+        W = W.to(Xt.device)
         penalty = _XOrtho(Xt, W.shape[2], float(self.lambda_xortho))
         linear = self.lambda_xortho * penalty.grad_H(W) if penalty.active else None
         H = _correlate(W, Xt).clamp_min(0)
+        H[T:] = 0
         scale = float((_reconstruct(W, H) * Xt).sum()) / max(
             float(_reconstruct(W, H).pow(2).sum()), 1e-300)
         H = H * max(scale, 0.0)          # the best multiple of the matched filter as a start
         previous = _objective_H(Xt, W, H, linear)
         for _ in range(check_int(self.max_iter, "max_iter", minimum=1)):
             H = _update_H_apg(Xt, W, H, linear)
+            H[T:] = 0
             value = _objective_H(Xt, W, H, linear)
             if previous - value <= float(self.tol) * max(previous, 1e-300):
                 break
             previous = value
-        return cast_like_input_dtype(like_input(H, Xn), result_dtype(Xn))
+        return cast_like_input_dtype(like_input(H[:T], Xn), result_dtype(Xn))
 
     def inverse_transform(self, X):
         """The data the model makes from onsets ``X`` (n_samples x rank)."""
