@@ -5,7 +5,7 @@ import pytest
 import torch
 from sklearn.linear_model import Lasso, lars_path
 
-from factorlab.var.lasso import lars_segments, lasso, lasso_objective, lasso_path
+from factorlab.var.lasso import _chol_delete, lars_segments, lasso, lasso_objective, lasso_path
 
 
 def _problem(seed, n=40, p=12, collinear=False):
@@ -32,6 +32,51 @@ def test_path_matches_sklearn_lars_path(seed, shape):
     _, on_grid = lasso_path(X, y, alphas=alphas_sk)
     np.testing.assert_allclose(on_grid, coefs_sk, atol=1e-9)
     assert np.all(np.diff(alphas) <= 0)
+
+
+def _knotty_problem(seed, n, p, noise):
+    """Random design; with ``noise`` > 0 every fourth column has a near copy (collinear-ish)."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p))
+    if noise:
+        X[:, 1::4] = X[:, 0::4][:, :len(range(1, p, 4))] + noise * rng.standard_normal(
+            (n, len(range(1, p, 4))))
+    y = X[:, :5] @ rng.standard_normal(5) + rng.standard_normal(n)
+    return X, y
+
+
+@pytest.mark.parametrize("seed, n, p, noise, drops", [
+    (0, 60, 30, 0.0, False), (2, 200, 100, 0.0, True), (3, 50, 80, 0.0, True),
+    (4, 60, 30, 0.05, True), (5, 100, 40, 0.01, True), (6, 30, 60, 0.1, True)])
+def test_knots_equal_sklearn_lars_path_with_drops_and_near_collinear_columns(seed, n, p, noise,
+                                                                            drops):
+    X, y = _knotty_problem(seed, n, p, noise)
+    alphas_sk, _, coefs_sk = lars_path(X, y, method="lasso")
+    alphas, coefs = lasso_path(X, y)
+    assert alphas.shape == alphas_sk.shape
+    np.testing.assert_allclose(alphas, alphas_sk, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(coefs, coefs_sk, rtol=0, atol=1e-7)
+    # More knots than variables that can be active means the lasso modification dropped some.
+    assert (len(alphas) > min(n, p) + 1) == drops
+    knots, segments = lars_segments(X.T @ X / n, X.T @ y / n)
+    np.testing.assert_allclose(knots, alphas, rtol=0, atol=1e-12)
+    # The closed form on each piece's active set gives the same path (the differentiable route).
+    _, on_grid = lasso_path(torch.as_tensor(X), torch.as_tensor(y), alphas=alphas)
+    np.testing.assert_allclose(on_grid.numpy(), coefs, atol=1e-7)
+
+
+def test_cholesky_delete_matches_a_fresh_factorization():
+    rng = np.random.default_rng(0)
+    B = rng.standard_normal((30, 7))
+    G = B.T @ B
+    for k in range(7):
+        L = np.zeros((9, 9))
+        L[:7, :7] = np.linalg.cholesky(G)
+        _chol_delete(L, 7, k)
+        keep = [i for i in range(7) if i != k]
+        np.testing.assert_allclose(L[:6, :6], np.linalg.cholesky(G[np.ix_(keep, keep)]),
+                                   atol=1e-12)
+        assert not L[6].any() and not L[:, 6].any()
 
 
 @pytest.mark.parametrize("seed", range(3))

@@ -174,6 +174,34 @@ def test_kmeans_matches_sklearn():
     np.testing.assert_array_equal(ours.transform(X), ours.U_)
 
 
+@pytest.mark.parametrize("m, n, k, std", [
+    (1000, 10, 6, 1.0),     # well separated
+    (1000, 10, 6, 6.0),     # overlapping
+    (3000, 30, 12, 4.0),
+    (5000, 100, 20, 3.0),   # where the old (non-greedy seeding) version was 14 % worse
+], ids=["separated", "overlapping", "3000x30", "5000x100k20"])
+def test_kmeans_inertia_no_worse_than_sklearn(m, n, k, std):
+    X, _ = make_blobs(m, n, centers=k, cluster_std=std, random_state=0)
+    ours = KMeansFactorization(rank=k, random_state=0).fit(X)
+    sk = KMeans(k, n_init=10, random_state=0).fit(X)
+    # Equal up to the spread between local minima that different k-means++ draws reach on
+    # overlapping clusters (1e-5 relative here, either way).
+    assert ours.inertia_ <= sk.inertia_ * (1 + 1e-4)
+    # inertia_ is the objective at the returned labels and centroids
+    assert ours.inertia_ == pytest.approx(((X - ours.V_.T[ours.labels_]) ** 2).sum(), rel=1e-12)
+
+
+def test_kmeans_tol_zero_runs_until_the_assignment_is_fixed():
+    X, _ = make_blobs(600, 5, centers=4, cluster_std=4.0, random_state=2)
+    strict = kmeans_factorization(X, 4, n_init=1, tol=0.0, random_state=0)
+    labels = strict.U.argmax(1)
+    assert strict.converged
+    means = np.stack([X[labels == c].mean(0) for c in range(4)], 1)
+    np.testing.assert_allclose(strict.V, means, atol=1e-12)
+    d = ((X[:, :, None] - strict.V[None]) ** 2).sum(1)
+    np.testing.assert_array_equal(d.argmin(1), labels)
+
+
 def test_estimators_transform_save_load(tmp_path, planted_sparse):
     X, _ = planted_sparse
     model = SparsePCA(rank=2, alpha=4.0).fit(X)

@@ -169,61 +169,103 @@ class _Observed:
     def __init__(self, T, W):
         self.T, self.W = T, W
         self.WT = T if W is None else W * T
-        self.row_sq = (self.WT * T).sum(1, keepdim=True)
+        self.row_sq = (self.WT * T).sum(1)
         counts = T.new_full((T.shape[1],), T.shape[0]) if W is None else W.sum(0)
-        means = self.WT.sum(0) / counts.clamp_min(1)
-        self.filled = self.WT if W is None else self.WT + (1 - W) * means
+        self.col_means = self.WT.sum(0) / counts.clamp_min(1)
+        self.filled = self.WT if W is None else self.WT + (1 - W) * self.col_means
+        # scikit-learn's tolerance scale: the mean per-feature variance (observed entries).
+        dev = (self.T - self.col_means) ** 2 if W is None else W * (self.T - self.col_means) ** 2
+        self.mean_var = float((dev.sum(0) / counts.clamp_min(1)).mean())
+
+    def partial(self, V):
+        """Squared distances from every row to every centroid over the observed entries,
+        Σ_j w_ij (x_ij − v_jk)², less the row's own Σ_j w_ij x_ij² (the same for every
+        centroid, so the argmin is unchanged): one matrix product, no n x d x k array."""
+        centroid_sq = (V * V).sum(0) if self.W is None else self.W @ (V * V)
+        return torch.addmm(centroid_sq, self.WT, V, alpha=-2.0)
 
     def distances(self, V):
-        """Squared distances from every row to every centroid over the observed entries only,
-        Σ_j w_ij (x_ij − v_jk)², expanded so that no samples x features x rank array is built."""
-        centroid_sq = (V * V).sum(0) if self.W is None else self.W @ (V * V)
-        return self.row_sq - 2 * self.WT @ V + centroid_sq
+        """Squared distances (observed entries only) from every row to every centroid."""
+        return self.partial(V) + self.row_sq[:, None]
 
-    def member_means(self, U, V):
+    def assign(self, V):
+        """Nearest centroid of every row, and the total squared distance (the inertia)."""
+        best, labels = self.partial(V).min(1)
+        return labels, float((best + self.row_sq).clamp_min(0).sum())
+
+    def member_means(self, labels, V):
         """Censored least squares for the centroids: the mean of the observed members. An empty
-        cluster (or a feature never observed in it) keeps its previous centroid value."""
-        counts = U.sum(0).expand_as(V) if self.W is None else self.W.T @ U
-        return torch.where(counts > 0, (self.WT.T @ U) / counts.clamp_min(1), V)
+        cluster (or a feature never observed in it) keeps its previous centroid value. Sums by
+        ``index_add_`` (O(n d), no one-hot matrix product)."""
+        k = V.shape[1]
+        sums = V.new_zeros((k, V.shape[0])).index_add_(0, labels, self.WT)
+        if self.W is None:
+            counts = torch.bincount(labels, minlength=k).to(V.dtype)[:, None]
+        else:
+            counts = V.new_zeros((k, V.shape[0])).index_add_(0, labels, self.W)
+        return torch.where(counts.T > 0, sums.T / counts.T.clamp_min(1), V)
 
 
 def _plus_plus(data, rank, rng):
-    """k-means++ seeding: each new centroid is a data row drawn with probability ∝ its squared
-    (observed-entry) distance to the nearest centroid so far. Unobserved entries of a seed row
-    take the observed column means, so a seed never carries unobserved values."""
+    """Greedy k-means++ seeding (Arthur and Vassilvitskii, 2007, as scikit-learn runs it): each
+    new centroid is the best, by the resulting potential, of ``2 + log(rank)`` data rows drawn
+    with probability ∝ their squared (observed-entry) distance to the nearest centroid so far.
+    Unobserved entries of a seed row take the observed column means, so a seed never carries
+    unobserved values."""
     n = data.T.shape[0]
-    C = [data.filled[int(rng.integers(n))]]
+    trials = 2 + int(np.log(rank))
+    first = int(rng.integers(n))
+    C = [data.filled[first]]
+    closest = data.distances(C[0][:, None])[:, 0].clamp_min(0)
+    pot = float(closest.sum())
     for _ in range(1, rank):
-        d = data.distances(torch.stack(C, 1)).min(1).values.clamp_min(0)
-        p = (d / d.sum()).cpu().numpy() if float(d.sum()) > 0 else None
-        C.append(data.filled[int(rng.choice(n, p=p))])
+        if pot > 0:
+            draws = torch.as_tensor(rng.random(trials) * pot, dtype=closest.dtype,
+                                    device=closest.device)
+            cand = torch.searchsorted(torch.cumsum(closest, 0), draws).clamp_max(n - 1)
+        else:   # every row sits on a centroid already: any row will do
+            cand = torch.as_tensor(rng.integers(n, size=trials), device=closest.device)
+        D = torch.minimum(closest[:, None], data.distances(data.filled[cand].T).clamp_min(0))
+        pots = D.sum(0)
+        best = int(pots.argmin())
+        closest, pot = D[:, best].contiguous(), float(pots[best])
+        C.append(data.filled[cand[best]])
     return torch.stack(C, 1)
 
 
-def _lloyd(data, V, max_iter):
+def _lloyd(data, V, max_iter, tol):
+    """Lloyd's iterations until the assignment stops changing or the centroids move less than
+    ``tol`` in total squared distance (scikit-learn's rule); a last assignment then matches
+    the labels to the returned centroids."""
     history, labels, converged, n_iter = [], None, False, 0
     for n_iter in range(1, max_iter + 1):
-        D = data.distances(V)
-        new = D.argmin(1)
-        history.append(float(D.gather(1, new[:, None]).sum()))
-        if labels is not None and bool((new == labels).all()):
+        new, inertia = data.assign(V)
+        history.append(inertia)
+        if labels is not None and bool(torch.equal(new, labels)):
+            return new, V, history, n_iter, True
+        labels = new
+        V_new = data.member_means(labels, V)
+        shift = float(((V_new - V) ** 2).sum())
+        V = V_new
+        if shift <= tol:
             converged = True
             break
-        labels = new
-        V = data.member_means(torch.nn.functional.one_hot(labels, V.shape[1]).to(V.dtype), V)
-    U = torch.nn.functional.one_hot(labels, V.shape[1]).to(V.dtype)
-    return U, V, history, n_iter, converged
+    labels, inertia = data.assign(V)
+    history.append(inertia)
+    return labels, V, history, n_iter, converged
 
 
-def kmeans_factorization(X, rank, *, mask=None, n_init=10, max_iter=300, random_state=None,
-                         device=None, progress=False):
+def kmeans_factorization(X, rank, *, mask=None, n_init=10, max_iter=300, tol=1e-4,
+                         random_state=None, device=None, progress=False):
     """k-means written as a factorization ``X ≈ U Vᵀ`` with one-hot rows of ``U``.
 
     ``U[i, k] = 1`` when sample ``i`` belongs to cluster ``k``; column ``k`` of ``V`` is that
     cluster's centroid, so ``‖X − U Vᵀ‖²_F`` is the k-means inertia. Lloyd's algorithm alternates
     the two exact block updates (nearest centroid for ``U``, cluster means for ``V``) from
-    ``n_init`` k-means++ starts and keeps the best. With a mask, distances and means use the
-    observed entries only.
+    ``n_init`` greedy k-means++ starts and keeps the best. It stops when the assignment no longer
+    changes or, as scikit-learn's ``KMeans``, when the centroids move by less than
+    ``tol`` times the mean feature variance (total squared shift). With a mask, distances and
+    means use the observed entries only.
 
     Parameters
     ----------
@@ -235,6 +277,9 @@ def kmeans_factorization(X, rank, *, mask=None, n_init=10, max_iter=300, random_
         Number of k-means++ restarts.
     max_iter : int
         Maximum Lloyd iterations per restart.
+    tol : float
+        Relative tolerance on the centroid shift (scikit-learn's ``tol``); ``0`` runs until the
+        assignment is unchanged.
     random_state : int, numpy.random.Generator or None
     device : str or torch.device, optional
     progress : bool
@@ -264,17 +309,20 @@ def kmeans_factorization(X, rank, *, mask=None, n_init=10, max_iter=300, random_
                          f"got {rank}.")
     n_init = check_int(n_init, "n_init", minimum=1)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
+    tol = check_nonnegative_number(tol, "tol")
     M = check_mask(mask, tuple(Xc.shape))
     T = to_torch(Xc, device=device)
     data = _Observed(T, None if M is None else to_torch(M, device=T.device, dtype=T.dtype))
     rng = check_random_state(random_state)
     norm = float(torch.linalg.vector_norm(data.WT))
     best = None
+    shift_tol = tol * data.mean_var
     for _ in tqdm(range(n_init), disable=not progress, desc="k-means restarts"):
-        U, V, history, n_iter, converged = _lloyd(data, _plus_plus(data, rank, rng), max_iter)
-        if best is None or history[-1] < best[2][-1]:
-            best = (U, V, history, n_iter, converged)
-    U, V, history, n_iter, converged = best
+        fit = _lloyd(data, _plus_plus(data, rank, rng), max_iter, shift_tol)
+        if best is None or fit[2][-1] < best[2][-1]:
+            best = fit
+    labels, V, history, n_iter, converged = best
+    U = torch.nn.functional.one_hot(labels, rank).to(V.dtype)
     loss = np.sqrt(np.maximum(history, 0)) / max(norm, 1e-300)
     return MatrixFit(like_input(U, X), like_input(V, X), loss, n_iter, converged)
 
@@ -291,6 +339,8 @@ class KMeansFactorization(MatrixFactorization):
         Number of clusters.
     n_init : int
     max_iter : int
+    tol : float
+        Relative centroid-shift tolerance (see :func:`kmeans_factorization`).
     random_state : int, numpy.random.Generator or None
     device : str or torch.device, optional
     progress : bool
@@ -322,32 +372,35 @@ class KMeansFactorization(MatrixFactorization):
 
     _scale_carrier = "V"   # quadratic loss, no penalty: scale-equivariant
 
-    def __init__(self, rank, n_init=10, max_iter=300, random_state=None, device=None,
+    def __init__(self, rank, n_init=10, max_iter=300, tol=1e-4, random_state=None, device=None,
                  progress=False):
         self.rank = rank
         self.n_init = n_init
         self.max_iter = max_iter
+        self.tol = tol
         self.random_state = random_state
         self.device = device
         self.progress = progress
 
     def _fit(self, X, mask):
         return kmeans_factorization(X, self.rank, mask=mask, n_init=self.n_init,
-                                    max_iter=self.max_iter, random_state=self.random_state,
+                                    max_iter=self.max_iter, tol=self.tol,
+                                    random_state=self.random_state,
                                     device=self.device, progress=self.progress)
 
     def _after_fit(self, X, mask, result):
         U = to_torch(result.U)
         self.labels_ = like_input(U.argmax(1), X)
         T = to_torch(check_array(X), device=U.device, dtype=U.dtype)
-        W = torch.ones_like(T) if mask is None else to_torch(check_mask(mask, tuple(T.shape)),
-                                                             device=U.device, dtype=U.dtype)
-        self.inertia_ = float(torch.sum((W * (T - U @ to_torch(result.V, device=U.device).T)) ** 2))
+        R = T - to_torch(result.V, device=U.device).T[U.argmax(1)]
+        if mask is not None:
+            R = R * to_torch(check_mask(mask, tuple(T.shape)), device=U.device, dtype=U.dtype)
+        self.inertia_ = float(torch.sum(R * R))
 
     def transform(self, X_new):
         """One-hot assignment of new rows to their nearest centroid."""
         Xn = self._validate_input(X_new, reset=False)
         V = to_torch(self.V_)
         T = to_torch(Xn, device=V.device, dtype=V.dtype)
-        labels = _Observed(T, None).distances(V).argmin(1)
+        labels = _Observed(T, None).partial(V).argmin(1)
         return like_input(torch.nn.functional.one_hot(labels, V.shape[1]).to(T.dtype), X_new)

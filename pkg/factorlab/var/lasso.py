@@ -27,6 +27,7 @@ import numbers
 
 import numpy as np
 import torch
+from scipy.linalg.lapack import dpotrs as _potrs, dtrtrs as _trtrs
 
 from .._backend import like_input, to_torch
 from .._validate import check_array, check_int, check_nonnegative_number
@@ -67,70 +68,111 @@ def lars_segments(gram, corr, alpha_min=0.0, max_steps=None):
     >>> np.round(knots, 3).tolist(), [a.tolist() for a, s in segs]
     ([0.5, 0.2, 0.0], [[0], [0, 1]])
     """
-    gram = np.asarray(gram, dtype=np.float64)
+    knots, segments, _ = _lars(gram, corr, alpha_min, max_steps)
+    return knots, segments
+
+
+def _lars(gram, corr, alpha_min=0.0, max_steps=None):
+    """LARS with the lasso modification on the Gram matrix, with a Cholesky factor of the
+    active block updated in place (one triangular solve to add a variable, Givens rotations to
+    drop one) instead of a fresh solve per step. Returns the knots, the active sets with their
+    signs, and the coefficients at every knot (one column per knot)."""
+    gram = np.ascontiguousarray(gram, dtype=np.float64)
     corr = np.array(corr, dtype=np.float64)  # a copy: updated in place below
     p = corr.shape[0]
     max_steps = 8 * p if max_steps is None else max_steps
     beta = np.zeros(p)
     C = float(np.abs(corr).max()) if p else 0.0
-    knots, segments = [C], []
+    knots, segments, coefs = [C], [], [beta.copy()]
     if C <= alpha_min:
-        return np.array(knots), segments
-    active = [int(np.argmax(np.abs(corr)))]
-    diag = np.diag(gram)
+        return np.array(knots), segments, np.array(coefs).T
+    diag = np.diag(gram).copy()
+    floor = _DEGENERATE * np.maximum(diag, np.finfo(float).tiny)
+    L = np.zeros((p, p))      # lower Cholesky factor of gram[A][:, A] in L[:s, :s]
+    first = int(np.argmax(np.abs(corr)))
+    active, in_active = [first], np.zeros(p, dtype=bool)
+    in_active[first] = True
+    L[0, 0] = np.sqrt(diag[first])
     banned = -1  # a variable just dropped may not rejoin at the same point
     for _ in range(max_steps):
+        s = len(active)
         A = np.array(active)
         signs = np.sign(corr[A])
         signs[signs == 0] = 1.0
-        G_AA = gram[np.ix_(A, A)]
-        solved = np.linalg.lstsq(G_AA, np.column_stack([signs, gram[A]]), rcond=None)[0]
-        w = solved[:, 0]
-        a = gram[:, A] @ w  # rate at which every correlation falls along the direction
-        # A variable in the span of the active ones (a duplicated or collinear lag) would make
-        # G_AA singular: its Schur complement G_jj - G_jA G_AA^-1 G_Aj is ~0, so it never joins.
-        schur = diag - np.einsum("ij,ij->j", gram[A], solved[:, 1:])
-        gamma, event, who = C - alpha_min, "stop", -1
-        free = np.ones(p, dtype=bool)
-        free[A] = False
-        free &= schur > _DEGENERATE * np.maximum(diag, np.finfo(float).tiny)
+        w = _potrs(L[:s, :s], signs, lower=True)[0]
+        G_A = gram[A]
+        a = w @ G_A  # rate at which every correlation falls along the direction
+        gamma, event, who, new_row = C - alpha_min, "stop", -1, None
         # Step at which each free variable's correlation reaches the shrinking maximum C - g,
         # with either sign; ties (numerator ~ 0) join at once. A variable just dropped sits at
         # the boundary it left: it may rejoin later in this step, but not at once (that would
         # undo the drop); banning it for the whole step loses a rejoin before alpha_min.
-        just_left = np.zeros(p, dtype=bool)
-        if banned >= 0:
-            just_left[banned] = True
         steps = np.full(p, np.inf)
         with np.errstate(divide="ignore", invalid="ignore"):
             for num, den in ((C - corr, 1.0 - a), (C + corr, 1.0 + a)):
-                ok = free & (den > _DEGENERATE) & ~(just_left & (num <= _DEGENERATE * C))
+                ok = ~in_active & (den > _DEGENERATE)
+                if banned >= 0 and num[banned] <= _DEGENERATE * C:
+                    ok[banned] = False
                 steps[ok] = np.fmin(steps[ok], np.maximum(num[ok] / den[ok], 0.0))
-        j = int(np.argmin(steps))
-        if steps[j] < gamma:
-            gamma, event, who = float(steps[j]), "join", j
+        # A variable in the span of the active ones (a duplicated or collinear lag) would make
+        # the active block singular: its Schur complement G_jj - G_jA G_AA^-1 G_Aj is ~0, so it
+        # never joins. Checked only for the first candidates, in the order they would join.
+        while True:
+            j = int(np.argmin(steps))
+            if not steps[j] < gamma:
+                break
+            row = _trtrs(L[:s, :s], G_A[:, j], lower=1)[0]
+            schur = diag[j] - row @ row
+            if schur > floor[j]:
+                gamma, event, who, new_row = float(steps[j]), "join", j, (row, np.sqrt(schur))
+                break
+            steps[j] = np.inf
         with np.errstate(divide="ignore", invalid="ignore"):
             cross = -beta[A] / w
-        for k, g in zip(A, cross):
-            if beta[k] != 0 and np.isfinite(g) and 0 < g < gamma:
-                gamma, event, who = float(g), "drop", int(k)
+        cross[~((beta[A] != 0) & np.isfinite(cross) & (cross > 0))] = np.inf
+        k = int(np.argmin(cross))
+        if cross[k] < gamma:
+            gamma, event, who = float(cross[k]), "drop", int(A[k])
         beta[A] += gamma * w
         corr -= gamma * a
         C -= gamma
-        segments.append((A.copy(), signs.copy()))
+        segments.append((A, signs))
         knots.append(max(C, alpha_min))
+        if event == "drop":
+            beta[who] = 0.0
+        coefs.append(beta.copy())
         if event == "stop":
             break
         if event == "drop":
-            beta[who] = 0.0
-            active.remove(who)
+            active.pop(k)
+            in_active[who] = False
+            _chol_delete(L, s, k)
             banned = who
             if not active:  # cannot happen in exact arithmetic (b = 0 only at alpha_max)
                 break
         else:
+            L[s, :s], L[s, s] = new_row
             active.append(who)
+            in_active[who] = True
             banned = -1
-    return np.array(knots), segments
+    return np.array(knots), segments, np.array(coefs).T
+
+
+def _chol_delete(L, s, k):
+    """Remove row and column ``k`` from the matrix whose lower Cholesky factor is ``L[:s, :s]``,
+    in place: delete row ``k`` of the factor and restore the triangle by Givens rotations of
+    neighbouring columns (the factor of the smaller matrix, exact up to rounding)."""
+    L[k:s - 1, :s] = L[k + 1:s, :s]
+    L[s - 1, :s] = 0.0
+    for i in range(k, s - 1):
+        x, y = L[i, i], L[i, i + 1]
+        r = np.hypot(x, y)
+        c, t = x / r, y / r
+        left, right = L[i:s - 1, i].copy(), L[i:s - 1, i + 1]
+        L[i:s - 1, i] = c * left + t * right
+        L[i:s - 1, i + 1] = c * right - t * left
+        L[i, i + 1] = 0.0
+    L[:s, s - 1] = 0.0
 
 
 def _closed_form(gram, corr, alpha, active, signs):
@@ -323,20 +365,23 @@ def lasso_path(X, y, alphas=None, alpha_min=0.0, max_steps=None):
     alpha_min = check_nonnegative_number(alpha_min, "alpha_min")
     max_steps = _check_max_steps(max_steps)
     gram, corr = _gram_and_corr(Xt, yt)
+    ref = X if isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor) else y
     if alphas is not None:
         grid = np.asarray(alphas, dtype=np.float64).ravel()
         if grid.size == 0 or not np.isfinite(grid).all() or (grid < 0).any():
             raise ValueError(f"alphas must be a non-empty sequence of finite numbers >= 0, got "
                              f"{alphas!r}.")
         alpha_min = min(alpha_min, float(grid.min()))
-    knots, segments = lars_segments(gram.detach().cpu().numpy(), corr.detach().cpu().numpy(),
-                                    alpha_min, max_steps)
+    knots, segments, at_knots = _lars(gram.detach().cpu().numpy(),
+                                      corr.detach().cpu().numpy(), alpha_min, max_steps)
+    if alphas is None and not (torch.is_grad_enabled() and gram.requires_grad):
+        # Nothing to differentiate: the coefficients LARS carried to each knot are the path.
+        return knots.copy(), like_input(torch.as_tensor(at_knots, device=gram.device), ref)
     grid = knots if alphas is None else grid
     cols = []
     for a in grid:
         cols.append(_closed_form(gram, corr, float(a), *_active_at(knots, segments, a)))
     coefs = torch.stack(cols, dim=1)
-    ref = X if isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor) else y
     return grid.copy(), like_input(coefs, ref)
 
 
