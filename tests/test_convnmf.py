@@ -125,6 +125,16 @@ def test_a_penalty_that_empties_every_template_warns():
     assert fit.loss_history[-1] > 0.99
 
 
+def test_rescaling_the_data_rescales_the_templates_at_the_same_penalty():
+    # error and x-ortho penalty both grow like the square of the data: lambda is scale-free
+    X, _ = fl.data.neural_sequences(n_neurons=30, n_samples=600, n_sequences=2, lag=15,
+                                    random_state=8)
+    a = fl.conv_nmf(X, rank=3, lag=15, lambda_xortho=0.01, random_state=0, max_iter=30)
+    b = fl.conv_nmf(10 * X, rank=3, lag=15, lambda_xortho=0.01, random_state=0, max_iter=30)
+    np.testing.assert_allclose(b.W, 10 * a.W, rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(b.H, a.H, rtol=1e-8, atol=1e-12)
+
+
 def test_mask_fits_observed_entries_only_and_cross_validate_runs():
     X, _ = fl.data.neural_sequences(n_neurons=30, n_samples=600, n_sequences=2, lag=15,
                                     random_state=6)

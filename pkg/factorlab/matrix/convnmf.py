@@ -290,9 +290,11 @@ def conv_nmf(X, rank, lag, lambda_xortho=0.0, solver="mu", init="random", mask=N
         Length of each template in frames (time points). Choose it longer than the sequences
         you look for; :func:`factorlab.cross_validate` with a mask compares lags and ranks.
     lambda_xortho : float, default 0
-        Strength of seqNMF's x-ortho penalty; 0 fits plain convolutional NMF. Its scale
-        depends on the data (the penalty grows like the squared data); seqNMF's recipe is to
-        sweep it and take a value where the reconstruction error has just started to rise.
+        Strength of seqNMF's x-ortho penalty; 0 fits plain convolutional NMF. Rescaling the
+        data does not change its effect (the error and the penalty both grow like the square
+        of the data), but its useful range depends on the rank, the lag and how densely the
+        neurons fire; seqNMF's recipe is to sweep it and take a value a little above where
+        the falling overlap cost crosses the rising reconstruction cost.
         A value that shrinks every template towards zero (relative error above 0.99) gives
         a ``RuntimeWarning``.
     solver : {"mu", "hals"}
@@ -405,8 +407,7 @@ def conv_nmf(X, rank, lag, lambda_xortho=0.0, solver="mu", init="random", mask=N
         # near zero stays near zero: the fit then explains (almost) nothing
         warnings.warn(f"lambda_xortho={lambda_xortho:g} shrank every template towards zero "
                       f"(relative error {error:.3f}): the penalty outweighs the fit on these "
-                      "data. Try a value 10 times smaller (its scale grows like the squared "
-                      "data).", RuntimeWarning, stacklevel=2)
+                      "data. Try a value 10 times smaller.", RuntimeWarning, stacklevel=2)
     W, H = _sorted(W, H[:T])
     dtype = result_dtype(X_arr)
     W, H = (cast_like_input_dtype(like_input(A, X_arr), dtype) for A in (W, H))
