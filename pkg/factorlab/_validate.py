@@ -17,6 +17,7 @@ from ._backend import to_numpy
 
 __all__ = [
     "check_array",
+    "check_sparse",
     "check_mask",
     "check_rank",
     "check_positive",
@@ -148,6 +149,51 @@ def check_array(
                          f"model, but its minimum is {low:.3g}. Shift or clip the data, or use "
                          "a model that allows signs (PCA, semi-NMF).")
     return arr
+
+
+def check_sparse(X, name: str = "X", nonnegative: bool = False, owner: str | None = None):
+    """Validate a scipy.sparse matrix and return it as canonical CSR, never densified.
+
+    For the models that take sparse data (NMF, PCA). The stored values must be finite (and
+    nonnegative when ``nonnegative`` is set); float32 stays float32, anything else becomes
+    float64. Duplicate entries are summed, as scipy does when converting; the input itself is
+    never modified (a copy whenever conversion or summing was needed).
+
+    Examples
+    --------
+    >>> import scipy.sparse
+    >>> check_sparse(scipy.sparse.eye(3, format="coo")).format
+    'csr'
+    """
+    if not scipy.sparse.issparse(X):
+        raise TypeError(f"{name} must be a scipy.sparse matrix here, got {_describe(X)}.")
+    if X.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D sparse matrix, got shape {X.shape}.")
+    if any(s == 0 for s in X.shape):
+        what = "0 sample(s)" if X.shape[0] == 0 else "0 feature(s)"
+        raise ValueError(f"{name} is empty: found {what} (shape={tuple(X.shape)}) while a "
+                         "minimum of 1 is required along every axis.")
+    if np.iscomplexobj(np.empty(0, dtype=X.dtype)):
+        raise ValueError(f"Complex data not supported: {name} has dtype {X.dtype}.")
+    if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
+        raise TypeError(f"{name} must hold real numbers, got dtype {X.dtype}.")
+    target = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
+    out = X.tocsr(copy=False)   # any format (dok, lil, ...) to CSR
+    if out is X or out.dtype != target:
+        out = out.astype(target, copy=True)
+    if not out.has_canonical_format:
+        out = out.copy()
+        out.sum_duplicates()
+    if not np.isfinite(out.data).all():
+        raise ValueError(f"{name} contains NaN or inf among its stored entries; remove or "
+                         "impute them first.")
+    check_magnitude(out.data, name, owner=owner)
+    if nonnegative and out.nnz and float(out.data.min()) < 0:
+        where = f" passed to {owner}" if owner else ""
+        raise ValueError(f"Negative values in data{where}: {name} must be nonnegative for this "
+                         f"model, but its minimum is {float(out.data.min()):.3g}. Shift or clip "
+                         "the data, or use a model that allows signs (PCA, semi-NMF).")
+    return out
 
 
 def check_mask(mask, shape: tuple[int, ...], name: str = "mask"):

@@ -6,7 +6,9 @@ here, and nothing here imports from them (one-way dependencies).
 
 - :mod:`.gram`: the per-row weighted Gram matrices and right-hand sides of masked least squares.
 - :mod:`.solve`: one symmetric (batched) normal-equation solve, exact also when singular.
-- :mod:`.hals`: the HALS column sweep of nonnegative updates.
+- :mod:`.hals`: the HALS column sweep of nonnegative updates (torch, and a NumPy loop for
+  the small blocks of NMF on the CPU).
+- :mod:`.randsvd`: randomized truncated SVD from products with the matrix only.
 - :mod:`.nnls`: nonnegative least squares by block principal pivoting.
 - :mod:`.axes`: principal axes of a product ``U V^T`` (QR of both factors, SVD of the core),
   and the thin SVD of a tall or wide matrix through one QR.
@@ -15,11 +17,12 @@ here, and nothing here imports from them (one-way dependencies).
 
 from .axes import principal_axes, thin_svd
 from .gram import float_mask, gram_and_rhs, weighted_gram
-from .hals import hals_update
+from .hals import hals_update, hals_update_numpy
 from .nnls import nnls, nnls_gram
+from .randsvd import randomized_svd
 from .revive import dead_components, revive_component
 from .solve import solve_gram
 
 __all__ = ["principal_axes", "thin_svd", "float_mask", "gram_and_rhs", "weighted_gram",
-           "hals_update",
+           "hals_update", "hals_update_numpy", "randomized_svd",
            "nnls", "nnls_gram", "dead_components", "revive_component", "solve_gram"]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
-__all__ = ["hals_update"]
+__all__ = ["hals_update", "hals_update_numpy"]
 
 
 def hals_update(A: torch.Tensor, G: torch.Tensor, P: torch.Tensor, sweeps: int,
@@ -70,3 +71,48 @@ def hals_update(A: torch.Tensor, G: torch.Tensor, P: torch.Tensor, sweeps: int,
         elif change <= inner_tol * first:
             break
     return At.T.contiguous()
+
+
+def hals_update_numpy(A: torch.Tensor, G: torch.Tensor, P: torch.Tensor, sweeps: int,
+                      inner_tol: float = 0.0) -> torch.Tensor:
+    """:func:`hals_update` for one shared ``(r, r)`` Gram matrix on the CPU, looped in NumPy.
+
+    The same Gauss-Seidel column sweep (column k uses the columns before it as already
+    updated), but each column costs one NumPy ``dot``, one subtraction and one clip written in
+    place, about a microsecond of call overhead each instead of the several microseconds of a
+    torch call. On the small blocks of NMF (an ``m x r`` factor, ``r`` ~ 10-50) that overhead,
+    not arithmetic, is the cost of a sweep: 3-6x faster sweeps on a 1500 x 12 block (measured
+    in ``benchmarks/nmf_defaults.py``). Used by :func:`factorlab.nmf`; the tensor models keep
+    :func:`hals_update`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> G = torch.ones(1, 1, dtype=torch.float64)
+    >>> P = torch.tensor([[2.0], [-1.0]], dtype=torch.float64)
+    >>> hals_update_numpy(torch.ones(2, 1, dtype=torch.float64), G, P, sweeps=1).tolist()
+    [[2.0], [0.0]]
+    """
+    Gn = G.detach().cpu().numpy()
+    denom = np.maximum(np.diag(Gn), 1e-300)
+    At = np.array(A.detach().cpu().numpy().T, order="C")   # rows = columns of A
+    Ps = np.ascontiguousarray((P.detach().cpu().numpy() / denom).T)
+    Gs = Gn / denom[:, None]
+    np.fill_diagonal(Gs, 0.0)
+    r, m = At.shape
+    buf = np.empty(m, dtype=At.dtype)
+    first = None
+    for s in range(sweeps):
+        before = At.copy() if sweeps > 1 else None
+        for k in range(r):
+            np.dot(Gs[k], At, out=buf)
+            np.subtract(Ps[k], buf, out=buf)
+            np.maximum(buf, 0.0, out=At[k])
+        if before is None:
+            break
+        change = float(np.linalg.norm(At - before))
+        if first is None:
+            first = change
+        elif change <= inner_tol * first:
+            break
+    return torch.from_numpy(np.ascontiguousarray(At.T)).to(A.device)

@@ -21,12 +21,13 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+import scipy.sparse
 import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin
 
 from .._backend import like_input, to_numpy, to_torch
 from .._linalg import nnls_gram, solve_gram
-from .._validate import check_array, check_mask, hide_unobserved
+from .._validate import check_array, check_mask, check_sparse, hide_unobserved
 from ..base import Estimator, TransformerMixin, cast_like_input_dtype, result_dtype
 
 __all__ = ["MatrixFit", "MatrixFactorization", "relative_error"]
@@ -92,6 +93,14 @@ class MatrixFactorization(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Est
 
     #: ``transform`` solves nonnegative least squares when True (NMF and friends).
     _nonnegative = False
+    #: ``fit`` and ``transform`` take scipy.sparse matrices (used through products only, never
+    #: densified) when True; the other models refuse them with a message saying so.
+    _accepts_sparse = False
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = bool(self._accepts_sparse)
+        return tags
 
     @property
     def _n_features_out(self):
@@ -119,15 +128,23 @@ class MatrixFactorization(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Est
         """
         if isinstance(X, torch.Tensor):
             X = X.detach()  # classical solvers are not differentiated through
-        if mask is not None:
-            X, mask = hide_unobserved(X, mask, nonnegative=self._positive_only,
-                                      owner=type(self).__name__)
-        self._validate_input(X, reset=True)
+        if scipy.sparse.issparse(X) and self._accepts_sparse:
+            if mask is not None:
+                raise ValueError(f"{type(self).__name__} does not take a mask with sparse X: a "
+                                 "sparse matrix says which entries are zero, not which are "
+                                 "missing. Pass X.toarray() with the mask, or drop the mask.")
+            X = self._validate_sparse(X, reset=True)
+        else:
+            if mask is not None:
+                X, mask = hide_unobserved(X, mask, nonnegative=self._positive_only,
+                                          owner=type(self).__name__)
+            self._validate_input(X, reset=True)
         scale = self._unit_scale(X, mask)
         result = self._fit(X if scale == 1.0 else X / scale, mask)
         if scale != 1.0:
             result = self._rescale(result, scale)
-        dtype = result_dtype(X)
+        dtype = (X.dtype.type if X.dtype == np.float32 else np.float64) \
+            if scipy.sparse.issparse(X) else result_dtype(X)
         self.U_ = cast_like_input_dtype(result.U, dtype)
         self.V_ = cast_like_input_dtype(result.V, dtype)
         self.loss_history_ = np.asarray(result.loss_history, dtype=float)
@@ -149,10 +166,27 @@ class MatrixFactorization(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Est
     #: inside the solvers (clamps, step floors) keep their meaning; the result is scaled back.
     _scale_carrier: str | None = None
 
+    def _validate_sparse(self, X, reset):
+        """:func:`factorlab._validate.check_sparse` plus the feature count (as
+        ``_validate_input`` does for dense data)."""
+        out = check_sparse(X, "X", nonnegative=self._positive_only, owner=type(self).__name__)
+        if reset:
+            self.n_features_in_ = out.shape[1]
+        else:
+            self._check_fitted()
+            if out.shape[1] != self.n_features_in_:
+                raise ValueError(f"X has {out.shape[1]} features, but {type(self).__name__} "
+                                 f"is expecting {self.n_features_in_} features as input.")
+        return out
+
     def _unit_scale(self, X, mask) -> float:
         if self._scale_carrier is None:
             return 1.0
-        values = np.abs(to_numpy(X) if mask is None else to_numpy(X)[check_mask(mask, X.shape)])
+        if scipy.sparse.issparse(X):
+            values = np.abs(X.data)
+        else:
+            values = np.abs(to_numpy(X) if mask is None else
+                            to_numpy(X)[check_mask(mask, X.shape)])
         peak = float(values.max()) if values.size else 0.0
         if peak == 0.0 or 2.0**-20 <= peak <= 2.0**20:
             return 1.0
@@ -197,15 +231,27 @@ class MatrixFactorization(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Est
         -------
         U_new : array of shape (n_new, rank)
         """
-        Xn = self._validate_input(X, reset=False, nonnegative=self._nonnegative)
-        Xn = Xn.detach() if isinstance(Xn, torch.Tensor) else Xn
+        self._check_fitted()
         V = to_torch(self.V_, dtype=torch.float64)
-        Xt = to_torch(Xn, device=V.device, dtype=torch.float64)
-        if getattr(self, "mean_", None) is not None:
-            Xt = Xt - to_torch(self.mean_, device=V.device, dtype=torch.float64)
-        G, P = V.T @ V, Xt @ V
+        mean = getattr(self, "mean_", None)
+        mean = None if mean is None else to_torch(mean, device=V.device, dtype=torch.float64)
+        if scipy.sparse.issparse(X) and self._accepts_sparse:
+            Xs = self._validate_sparse(X, reset=False)
+            P = torch.from_numpy(np.ascontiguousarray(Xs @ V.cpu().numpy())).to(V.device)
+            if mean is not None:  # (X - 1 mean^T) V without the dense centred matrix
+                P = P - mean @ V
+            dtype = torch.float32 if Xs.dtype == np.float32 else torch.float64
+        else:
+            Xn = self._validate_input(X, reset=False, nonnegative=self._nonnegative)
+            Xn = Xn.detach() if isinstance(Xn, torch.Tensor) else Xn
+            Xt = to_torch(Xn, device=V.device, dtype=torch.float64)
+            if mean is not None:
+                Xt = Xt - mean
+            P = Xt @ V
+            dtype = to_torch(Xn).dtype
+        G = V.T @ V
         U = nnls_gram(G, P) if self._nonnegative else solve_gram(G, P)
-        return like_input(U.to(to_torch(Xn).dtype), X)
+        return like_input(U.to(dtype), X)
 
     def inverse_transform(self, X):
         """Map coordinates back to data space: ``X @ V_.T (+ mean_)``.

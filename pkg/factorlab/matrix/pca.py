@@ -17,12 +17,20 @@ also stop when that error falls by less than a relative ``loss_tol`` in one swee
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse
 import torch
 from tqdm.auto import tqdm
 
 from .._backend import check_random_state, like_input, to_torch
 from .._linalg import float_mask, gram_and_rhs, principal_axes, solve_gram
-from .._validate import check_array, check_int, check_mask, check_nonnegative_number, check_rank
+from .._validate import (
+    check_array,
+    check_int,
+    check_mask,
+    check_nonnegative_number,
+    check_rank,
+    check_sparse,
+)
 from ..base import cast_like_input_dtype, result_dtype
 from ._base import MatrixFactorization, MatrixFit
 from .masked import loss_from_normal_equations
@@ -30,8 +38,42 @@ from .masked import loss_from_normal_equations
 __all__ = ["pca_als", "PCA"]
 
 
+class _CentredSparse:
+    """A scipy.sparse ``X`` minus its column means ``mu``, never formed: ``Xc @ B = X @ B -
+    1 (mu^T B)`` and ``Xc^T @ B = X^T @ B - mu (1^T B)``, and ``||Xc||_F^2 = ||X||_F^2 -
+    m ||mu||^2``, so a sparse matrix stays sparse (its centred version would be dense)."""
+
+    def __init__(self, X, center: bool):
+        self.X, self.shape = X, X.shape
+        self.mean = (torch.from_numpy(np.asarray(X.sum(0), dtype=np.float64).ravel()
+                                      / X.shape[0]) if center else None)
+        norm_sq = float(np.dot(X.data, X.data))
+        if center:
+            norm_sq -= X.shape[0] * float(self.mean @ self.mean)
+        self.norm_sq = max(norm_sq, 0.0)
+
+    def matmul(self, B):
+        out = torch.from_numpy(np.ascontiguousarray(self.X @ B.numpy()))
+        return out if self.mean is None else out - (self.mean @ B)[None, :]
+
+    def rmatmul(self, B):
+        out = torch.from_numpy(np.ascontiguousarray(self.X.T @ B.numpy()))
+        return out if self.mean is None else out - self.mean[:, None] * B.sum(0)[None, :]
+
+
 def _prepare(X, mask, rank, center):
-    """Validate inputs; return float64 tensors (data with masked entries zeroed), mask, mean."""
+    """Validate inputs; return float64 tensors (data with masked entries zeroed), mask, mean.
+
+    A scipy.sparse ``X`` comes back as a :class:`_CentredSparse` (no mask allowed)."""
+    if scipy.sparse.issparse(X):
+        if mask is not None:
+            raise ValueError("mask is not supported with sparse X: a sparse matrix says which "
+                             "entries are zero, not which are missing. Pass X.toarray() with "
+                             "the mask, or drop the mask.")
+        Xs = check_sparse(X, "X")
+        rank = check_rank(rank, tuple(Xs.shape))
+        data = _CentredSparse(Xs, center)
+        return data, None, rank, data.mean
     X_arr = check_array(X, "X")
     rank = check_rank(rank, tuple(X_arr.shape))
     mask_arr = check_mask(mask, tuple(X_arr.shape))
@@ -79,7 +121,9 @@ def pca_als(X, rank, center=True, mask=None, max_iter=500, tol=1e-9, loss_tol=1e
 
     Parameters
     ----------
-    X : array or tensor of shape (n_samples, n_features)
+    X : array, tensor or scipy.sparse matrix of shape (n_samples, n_features)
+        A sparse matrix is centred implicitly (products ``X @ B - 1 (mu^T B)``), so neither it
+        nor its (dense) centred version is ever densified; no ``mask`` then.
     rank : int
         Number of components, ``1 <= rank <= min(X.shape)``.
     center : bool
@@ -130,17 +174,24 @@ def pca_als(X, rank, center=True, mask=None, max_iter=500, tol=1e-9, loss_tol=1e
     tol = check_nonnegative_number(tol, "tol")
     loss_tol = check_nonnegative_number(loss_tol, "loss_tol")
     rng = check_random_state(random_state)
-    V = torch.from_numpy(rng.standard_normal((Xt.shape[1], rank))).to(Xt.device)
-    norm_sq = float(torch.linalg.norm(Xt)) ** 2  # masked entries of Xt are already zero
+    sparse = isinstance(Xt, _CentredSparse)
+    device = torch.device("cpu") if sparse else Xt.device
+    V = torch.from_numpy(rng.standard_normal((Xt.shape[1], rank))).to(device)
+    # masked entries of Xt are already zero
+    norm_sq = Xt.norm_sq if sparse else float(torch.linalg.norm(Xt)) ** 2
     Q_old = torch.linalg.qr(V)[0]
     # converted and transposed once per fit, not in every sweep
-    Mf = float_mask(M, Xt.dtype)
+    Mf = float_mask(M, torch.float64)
     Mft = None if M is None else Mf.T.contiguous()
-    Xtt = Xt.T.contiguous()
+    Xtt = None if sparse else Xt.T.contiguous()
     history, converged, it, prev = [], False, 0, np.inf
     for it in tqdm(range(1, max_iter + 1), disable=not progress, desc="PCA-ALS"):
-        U = solve_gram(*gram_and_rhs(Xt, V, Mf, zeroed=True))
-        G, P = gram_and_rhs(Xtt, U, Mft, zeroed=True)
+        if sparse:
+            U = solve_gram(V.T @ V, Xt.matmul(V))
+            G, P = U.T @ U, Xt.rmatmul(U)
+        else:
+            U = solve_gram(*gram_and_rhs(Xt, V, Mf, zeroed=True))
+            G, P = gram_and_rhs(Xtt, U, Mft, zeroed=True)
         V = solve_gram(G, P)
         # ||M * (X - U V^T)||^2 from the V-step's normal equations: no reconstruction needed
         loss = np.sqrt(loss_from_normal_equations(norm_sq, G, P, V) / max(norm_sq, 1e-300))
@@ -153,7 +204,7 @@ def pca_als(X, rank, center=True, mask=None, max_iter=500, tol=1e-9, loss_tol=1e
         Q_old, prev = Q_new, loss
     U, V, _ = _principal_axes(U, V)
     # computed in float64; returned in the input's floating dtype (float32 stays float32)
-    dtype = result_dtype(X)
+    dtype = (np.float32 if X.dtype == np.float32 else np.float64) if sparse else result_dtype(X)
     U, V = (cast_like_input_dtype(like_input(A, X), dtype) for A in (U, V))
     mean_out = None if mean is None else cast_like_input_dtype(like_input(mean, X), dtype)
     return MatrixFit(U, V, np.asarray(history), it, converged, mean_out)
@@ -202,6 +253,11 @@ class PCA(MatrixFactorization):
     converged_ : bool
         Whether the tolerance was reached before ``max_iter``.
 
+    Notes
+    -----
+    ``fit`` and ``transform`` take scipy.sparse matrices too, centred implicitly (never
+    densified; no mask then, see :func:`pca_als`).
+
     Examples
     --------
     >>> import numpy as np
@@ -214,6 +270,7 @@ class PCA(MatrixFactorization):
     """
 
     _scale_carrier = "U"   # quadratic loss, no penalty: scale-equivariant
+    _accepts_sparse = True
 
     def __init__(self, rank=2, center=True, max_iter=500, tol=1e-9, loss_tol=1e-6,
                  random_state=None, progress=False):
@@ -234,7 +291,9 @@ class PCA(MatrixFactorization):
         U = to_torch(result.U, dtype=torch.float64)
         s = torch.linalg.norm(U, dim=0)
         Xt = _prepare(X, mask, 1, self.center)[0]
-        total = float(torch.linalg.norm(Xt)) ** 2  # masked entries of Xt are zero
+        # masked entries of Xt are zero
+        total = Xt.norm_sq if isinstance(Xt, _CentredSparse) else \
+            float(torch.linalg.norm(Xt)) ** 2
         s_np = s.cpu().numpy()
         self.singular_values_ = s_np
         self.explained_variance_ = s_np**2 / max(U.shape[0] - 1, 1)

@@ -1,0 +1,137 @@
+"""scipy.sparse input to NMF and PCA: equal to dense input, never densified, clear refusals."""
+
+import factorlab as fl
+import numpy as np
+import pytest
+import scipy.sparse
+import torch
+from factorlab.matrix import nmf, pca_als
+
+SOLVERS = ["hals", "anls", "mu"]
+
+
+def _counts(m=120, n=60, rank=4, density=0.3, seed=0):
+    """Sparse Poisson counts with a planted nonnegative rank-``rank`` rate."""
+    rng = np.random.default_rng(seed)
+    rate = rng.gamma(0.5, 1.0, (m, rank)) @ rng.gamma(0.5, 1.0, (rank, n))
+    X = rng.poisson(rate / rate.mean() * 1.5) * (rng.random((m, n)) < density)
+    return scipy.sparse.csr_matrix(X.astype(float))
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("init", ["nndsvda", "random"])
+def test_nmf_sparse_equals_dense(solver, init):
+    Xs = _counts()
+    a = nmf(Xs.toarray(), 4, solver=solver, init=init, random_state=0)
+    b = nmf(Xs, 4, solver=solver, init=init, random_state=0)
+    assert a.n_iter == b.n_iter
+    np.testing.assert_allclose(b.loss_history, a.loss_history, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(b.U, a.U, rtol=1e-7, atol=1e-9 * np.abs(a.U).max())
+    np.testing.assert_allclose(b.V, a.V, rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc", "coo"])
+def test_nmf_estimator_takes_any_sparse_format_and_transforms(fmt):
+    Xs = _counts(seed=1)
+    dense = fl.NMF(rank=3, random_state=0).fit(Xs.toarray())
+    model = fl.NMF(rank=3, random_state=0).fit(Xs.asformat(fmt))
+    np.testing.assert_allclose(model.U_, dense.U_, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(model.transform(Xs[:5].asformat(fmt)),
+                               dense.transform(Xs[:5].toarray()), rtol=1e-7, atol=1e-9)
+    assert isinstance(model.U_, np.ndarray) and model.n_features_in_ == Xs.shape[1]
+
+
+def test_nmf_sparse_float32_and_input_untouched():
+    Xs = _counts(seed=2).astype(np.float32)
+    before = Xs.copy()
+    fit = nmf(Xs, 3, random_state=0)
+    assert fit.U.dtype == np.float32 and fit.V.dtype == np.float32
+    assert (Xs != before).nnz == 0 and Xs.dtype == np.float32
+
+
+def test_nmf_sparse_reaches_the_dense_error_of_sklearn_on_sparse_counts():
+    from sklearn.decomposition import NMF as SkNMF
+
+    Xs = _counts(200, 100, density=0.25, seed=3)
+    sk = SkNMF(4, random_state=0).fit(Xs)
+    sk_err = np.linalg.norm(Xs.toarray() - sk.transform(Xs) @ sk.components_) / \
+        scipy.sparse.linalg.norm(Xs)
+    ours = fl.NMF(rank=4, random_state=0).fit(Xs)
+    assert ours.loss_history_[-1] <= sk_err * (1 + 1e-6)
+
+
+def test_anls_revives_a_dead_component_on_sparse_data_like_dense():
+    import importlib
+
+    nmf_module = importlib.import_module("factorlab.matrix.nmf")
+    Xs = _counts(seed=4)
+    data_d = nmf_module._Data(torch.from_numpy(Xs.toarray()))
+    data_s = nmf_module._Data(Xs)
+    fit = nmf(Xs.toarray(), 3, solver="anls", random_state=0)
+    U, V = (torch.from_numpy(np.ascontiguousarray(A)) for A in (fit.U, fit.V))
+    U[:, 2], V[:, 2] = 0, 0   # kill one component
+    Ud, Vd, changed_d = nmf_module._revive_dead(data_d, None, U, V)
+    Us, Vs, changed_s = nmf_module._revive_dead(data_s, None, U, V)
+    assert changed_d and changed_s
+    np.testing.assert_allclose(Us.numpy(), Ud.numpy(), rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(Vs.numpy(), Vd.numpy(), rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("center", [True, False])
+def test_pca_sparse_equals_dense_and_is_centred_implicitly(center):
+    rng = np.random.default_rng(5)
+    Xs = scipy.sparse.random(150, 40, density=0.2, format="csr", random_state=5,
+                             data_rvs=lambda k: rng.standard_normal(k) + 2.0)
+    a = pca_als(Xs.toarray(), 5, center=center, random_state=0)
+    b = pca_als(Xs, 5, center=center, random_state=0)
+    assert a.n_iter == b.n_iter
+    np.testing.assert_allclose(b.U, a.U, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(b.V, a.V, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(b.loss_history, a.loss_history, rtol=1e-8, atol=1e-12)
+    if center:
+        np.testing.assert_allclose(b.mean, np.asarray(Xs.mean(0)).ravel(), rtol=1e-12)
+        Xc = Xs.toarray() - Xs.toarray().mean(0)
+        s = np.linalg.svd(Xc, compute_uv=False)
+        bound = np.sqrt((s[5:] ** 2).sum() / (s**2).sum())
+        assert b.loss_history[-1] == pytest.approx(bound, rel=1e-6)
+    model = fl.PCA(rank=5, center=center, random_state=0).fit(Xs)
+    dense = fl.PCA(rank=5, center=center, random_state=0).fit(Xs.toarray())
+    np.testing.assert_allclose(model.explained_variance_ratio_,
+                               dense.explained_variance_ratio_, rtol=1e-9)
+    np.testing.assert_allclose(model.transform(Xs[:7]), dense.transform(Xs[:7].toarray()),
+                               rtol=1e-7, atol=1e-9)
+
+
+def test_sparse_is_never_densified(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("densified")
+
+    Xs = _counts(seed=6)
+    for cls in (scipy.sparse.csr_matrix, scipy.sparse.csc_matrix, scipy.sparse.coo_matrix):
+        monkeypatch.setattr(cls, "toarray", refuse)
+        monkeypatch.setattr(cls, "todense", refuse)
+    for solver in SOLVERS:
+        nmf(Xs, 3, solver=solver, random_state=0, max_iter=20)
+    pca_als(Xs, 3, random_state=0)
+    fl.PCA(rank=2, random_state=0).fit(Xs).transform(Xs)
+    fl.NMF(rank=2, random_state=0).fit(Xs).transform(Xs)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda X: nmf(X, 2, mask=np.ones(X.shape, bool)), "mask is not supported with sparse"),
+    (lambda X: fl.NMF(rank=2).fit(X, mask=np.ones(X.shape, bool)), "does not take a mask"),
+    (lambda X: pca_als(X, 2, mask=np.ones(X.shape, bool)), "mask is not supported with sparse"),
+    (lambda X: nmf(-X, 2), "Negative values"),
+    (lambda X: nmf(X * np.nan, 2), "NaN or inf"),
+    (lambda X: fl.NMF(rank=2).fit(X).transform(X[:, :3]), "features"),
+])
+def test_sparse_bad_inputs(call, match):
+    with pytest.raises(ValueError, match=match):
+        call(_counts(seed=7))
+
+
+@pytest.mark.parametrize("model", [fl.SemiNMF(rank=2), fl.SparseNMF(rank=2, alpha=0.1),
+                                   fl.GLRM(rank=2) if hasattr(fl, "GLRM") else fl.SemiNMF(rank=2)])
+def test_models_without_sparse_support_say_so(model):
+    with pytest.raises(TypeError, match="sparse matrix, but this model needs dense data"):
+        model.fit(_counts(seed=8))
