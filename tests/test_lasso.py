@@ -69,14 +69,17 @@ def test_cholesky_delete_matches_a_fresh_factorization():
     rng = np.random.default_rng(0)
     B = rng.standard_normal((30, 7))
     G = B.T @ B
+    other = rng.standard_normal((7, 9))
     for k in range(7):
-        L = np.zeros((9, 9))
-        L[:7, :7] = np.linalg.cholesky(G)
-        _chol_delete(L, 7, k)
+        RZ = np.zeros((9, 18))
+        RZ[:7, :7] = np.linalg.cholesky(G).T
+        RZ[:7, 9:] = np.linalg.solve(RZ[:7, :7].T, other)   # R^-T B, carried by the rotations
+        _chol_delete(RZ, 7, k, 9)
         keep = [i for i in range(7) if i != k]
-        np.testing.assert_allclose(L[:6, :6], np.linalg.cholesky(G[np.ix_(keep, keep)]),
-                                   atol=1e-12)
-        assert not L[6].any() and not L[:, 6].any()
+        R_new = np.linalg.cholesky(G[np.ix_(keep, keep)]).T
+        np.testing.assert_allclose(RZ[:6, :6], R_new, atol=1e-12)
+        assert not RZ[6, :9].any() and not RZ[:, 6:9].any()
+        np.testing.assert_allclose(RZ[:6, 9:], np.linalg.solve(R_new.T, other[keep]), atol=1e-12)
 
 
 @pytest.mark.parametrize("seed", range(3))

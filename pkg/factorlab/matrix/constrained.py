@@ -176,13 +176,18 @@ class _Observed:
         # scikit-learn's tolerance scale: the mean per-feature variance (observed entries).
         dev = (self.T - self.col_means) ** 2 if W is None else W * (self.T - self.col_means) ** 2
         self.mean_var = float((dev.sum(0) / counts.clamp_min(1)).mean())
+        self.total_sq = float(self.row_sq.sum())
+        # [1 | X] (or [W | W*X] with a mask) against [|v|^2 ; -2 v] (or [v*v ; -2 v]): all
+        # centroid distances, less each row's own square, in one matrix product.
+        ones = T.new_ones((T.shape[0], 1))
+        self.augmented = torch.cat([ones if W is None else W, self.WT], 1)
 
     def partial(self, V):
         """Squared distances from every row to every centroid over the observed entries,
         Σ_j w_ij (x_ij − v_jk)², less the row's own Σ_j w_ij x_ij² (the same for every
         centroid, so the argmin is unchanged): one matrix product, no n x d x k array."""
-        centroid_sq = (V * V).sum(0) if self.W is None else self.W @ (V * V)
-        return torch.addmm(centroid_sq, self.WT, V, alpha=-2.0)
+        top = (V * V).sum(0, keepdim=True) if self.W is None else V * V
+        return self.augmented @ torch.cat([top, -2.0 * V], 0)
 
     def distances(self, V):
         """Squared distances (observed entries only) from every row to every centroid."""
@@ -190,8 +195,14 @@ class _Observed:
 
     def assign(self, V):
         """Nearest centroid of every row, and the total squared distance (the inertia)."""
-        best, labels = self.partial(V).min(1)
-        return labels, float((best + self.row_sq).clamp_min(0).sum())
+        D = self.partial(V)
+        if D.device.type == "cpu":   # NumPy's argmin over short rows is faster than torch's min
+            Dn = D.numpy()
+            labels = Dn.argmin(1)
+            best = float(Dn[np.arange(len(labels)), labels].sum())
+            return torch.from_numpy(labels), max(best + self.total_sq, 0.0)
+        best, labels = D.min(1)
+        return labels, max(float(best.sum()) + self.total_sq, 0.0)
 
     def member_means(self, labels, V):
         """Censored least squares for the centroids: the mean of the observed members. An empty
@@ -225,7 +236,9 @@ def _plus_plus(data, rank, rng):
             cand = torch.searchsorted(torch.cumsum(closest, 0), draws).clamp_max(n - 1)
         else:   # every row sits on a centroid already: any row will do
             cand = torch.as_tensor(rng.integers(n, size=trials), device=closest.device)
-        D = torch.minimum(closest[:, None], data.distances(data.filled[cand].T).clamp_min(0))
+        D = data.partial(data.filled[cand].T)
+        D += data.row_sq[:, None]
+        torch.minimum(D.clamp_min_(0), closest[:, None], out=D)
         pots = D.sum(0)
         best = int(pots.argmin())
         closest, pot = D[:, best].contiguous(), float(pots[best])

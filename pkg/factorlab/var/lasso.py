@@ -23,11 +23,12 @@ differentiation of the optimality conditions on the support.
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
 import torch
-from scipy.linalg.lapack import dpotrs as _potrs, dtrtrs as _trtrs
+from scipy.linalg.lapack import dpotrs as _potrs
 
 from .._backend import like_input, to_torch
 from .._validate import check_array, check_int, check_nonnegative_number
@@ -73,10 +74,12 @@ def lars_segments(gram, corr, alpha_min=0.0, max_steps=None):
 
 
 def _lars(gram, corr, alpha_min=0.0, max_steps=None):
-    """LARS with the lasso modification on the Gram matrix, with a Cholesky factor of the
-    active block updated in place (one triangular solve to add a variable, Givens rotations to
-    drop one) instead of a fresh solve per step. Returns the knots, the active sets with their
-    signs, and the coefficients at every knot (one column per knot)."""
+    """LARS with the lasso modification on the Gram matrix, with the Cholesky factor ``R``
+    (upper, ``R^T R = G[A, A]``) of the active block and ``Z = R^-T G[A, :]`` updated in place
+    (a new row to add a variable, Givens rotations to drop one) instead of fresh solves at every
+    step; the Schur complements ``G_jj - |Z[:, j]|^2`` that keep collinear variables out follow
+    from ``Z``. Returns the knots, the active sets with their signs, and the coefficients at
+    every knot (one column per knot)."""
     gram = np.ascontiguousarray(gram, dtype=np.float64)
     corr = np.array(corr, dtype=np.float64)  # a copy: updated in place below
     p = corr.shape[0]
@@ -88,21 +91,31 @@ def _lars(gram, corr, alpha_min=0.0, max_steps=None):
         return np.array(knots), segments, np.array(coefs).T
     diag = np.diag(gram).copy()
     floor = _DEGENERATE * np.maximum(diag, np.finfo(float).tiny)
-    L = np.zeros((p, p))      # lower Cholesky factor of gram[A][:, A] in L[:s, :s]
-    first = int(np.argmax(np.abs(corr)))
-    active, in_active = [first], np.zeros(p, dtype=bool)
-    in_active[first] = True
-    L[0, 0] = np.sqrt(diag[first])
+    RZ = np.zeros((p, 2 * p))  # R in RZ[:s, :s], Z in RZ[:s, p:]; rotated together
+    R, Z = RZ[:, :p], RZ[:, p:]
+    schur = diag.copy()       # G_jj - G_jA G_AA^-1 G_Aj = diag - column sums of Z[:s]^2
+    active, in_active = [], np.zeros(p, dtype=bool)
     banned = -1  # a variable just dropped may not rejoin at the same point
+    who = int(np.argmax(np.abs(corr)))
     for _ in range(max_steps):
+        if who >= 0:   # the variable that joined at the last knot (or the first one)
+            s = len(active)
+            col, d = Z[:s, who].copy(), np.sqrt(max(schur[who], 0.0))
+            R[:s, s], R[s, s] = col, d
+            Z[s] = (gram[who] - col @ Z[:s]) / d
+            schur -= Z[s] ** 2
+            active.append(who)
+            in_active[who] = True
         s = len(active)
         A = np.array(active)
         signs = np.sign(corr[A])
         signs[signs == 0] = 1.0
-        w = _potrs(L[:s, :s], signs, lower=True)[0]
-        G_A = gram[A]
-        a = w @ G_A  # rate at which every correlation falls along the direction
-        gamma, event, who, new_row = C - alpha_min, "stop", -1, None
+        w = _potrs(R[:s, :s], signs, lower=False)[0]
+        a = w @ gram[A]  # rate at which every correlation falls along the direction
+        gamma, event, who = C - alpha_min, "stop", -1
+        # A variable in the span of the active ones (a duplicated or collinear lag) would make
+        # the active block singular: its Schur complement is ~0, so it never joins.
+        free = ~in_active & (schur > floor)
         # Step at which each free variable's correlation reaches the shrinking maximum C - g,
         # with either sign; ties (numerator ~ 0) join at once. A variable just dropped sits at
         # the boundary it left: it may rejoin later in this step, but not at once (that would
@@ -110,69 +123,55 @@ def _lars(gram, corr, alpha_min=0.0, max_steps=None):
         steps = np.full(p, np.inf)
         with np.errstate(divide="ignore", invalid="ignore"):
             for num, den in ((C - corr, 1.0 - a), (C + corr, 1.0 + a)):
-                ok = ~in_active & (den > _DEGENERATE)
+                ok = free & (den > _DEGENERATE)
                 if banned >= 0 and num[banned] <= _DEGENERATE * C:
                     ok[banned] = False
                 steps[ok] = np.fmin(steps[ok], np.maximum(num[ok] / den[ok], 0.0))
-        # A variable in the span of the active ones (a duplicated or collinear lag) would make
-        # the active block singular: its Schur complement G_jj - G_jA G_AA^-1 G_Aj is ~0, so it
-        # never joins. Checked only for the first candidates, in the order they would join.
-        while True:
-            j = int(np.argmin(steps))
-            if not steps[j] < gamma:
-                break
-            row = _trtrs(L[:s, :s], G_A[:, j], lower=1)[0]
-            schur = diag[j] - row @ row
-            if schur > floor[j]:
-                gamma, event, who, new_row = float(steps[j]), "join", j, (row, np.sqrt(schur))
-                break
-            steps[j] = np.inf
-        with np.errstate(divide="ignore", invalid="ignore"):
             cross = -beta[A] / w
+        j = int(np.argmin(steps))
+        if steps[j] < gamma:
+            gamma, event, who = float(steps[j]), "join", j
         cross[~((beta[A] != 0) & np.isfinite(cross) & (cross > 0))] = np.inf
         k = int(np.argmin(cross))
         if cross[k] < gamma:
-            gamma, event, who = float(cross[k]), "drop", int(A[k])
+            gamma, event, who = float(cross[k]), "drop", -1
         beta[A] += gamma * w
         corr -= gamma * a
         C -= gamma
         segments.append((A, signs))
         knots.append(max(C, alpha_min))
         if event == "drop":
-            beta[who] = 0.0
+            beta[A[k]] = 0.0
         coefs.append(beta.copy())
         if event == "stop":
             break
+        banned = -1
         if event == "drop":
+            banned = int(A[k])
             active.pop(k)
-            in_active[who] = False
-            _chol_delete(L, s, k)
-            banned = who
+            in_active[banned] = False
+            _chol_delete(RZ, s, k, p)
+            schur += Z[s - 1] ** 2
+            RZ[s - 1] = 0.0
             if not active:  # cannot happen in exact arithmetic (b = 0 only at alpha_max)
                 break
-        else:
-            L[s, :s], L[s, s] = new_row
-            active.append(who)
-            in_active[who] = True
-            banned = -1
     return np.array(knots), segments, np.array(coefs).T
 
 
-def _chol_delete(L, s, k):
-    """Remove row and column ``k`` from the matrix whose lower Cholesky factor is ``L[:s, :s]``,
-    in place: delete row ``k`` of the factor and restore the triangle by Givens rotations of
-    neighbouring columns (the factor of the smaller matrix, exact up to rounding)."""
-    L[k:s - 1, :s] = L[k + 1:s, :s]
-    L[s - 1, :s] = 0.0
+def _chol_delete(RZ, s, k, p):
+    """Remove variable ``k`` from an upper Cholesky factor ``R = RZ[:s, :p]`` (``R^T R = G``),
+    in place: delete column ``k`` and restore the triangle by Givens rotations of neighbouring
+    rows, which also act on the rest of each row (``RZ[:, p:]``, rows ``R^-T B`` for some
+    ``B``). Afterwards ``RZ[:s-1, :p]`` is the factor of ``G`` without row and column ``k``,
+    ``RZ[:s-1, p:]`` is the new ``R^-T B`` without row ``k`` of ``B``, and row ``s-1`` holds
+    what left the span (its first ``p`` entries are zero)."""
+    RZ[:s, k:s - 1] = RZ[:s, k + 1:s]
+    RZ[:s, s - 1] = 0.0
     for i in range(k, s - 1):
-        x, y = L[i, i], L[i, i + 1]
-        r = np.hypot(x, y)
-        c, t = x / r, y / r
-        left, right = L[i:s - 1, i].copy(), L[i:s - 1, i + 1]
-        L[i:s - 1, i] = c * left + t * right
-        L[i:s - 1, i + 1] = c * right - t * left
-        L[i, i + 1] = 0.0
-    L[:s, s - 1] = 0.0
+        x, y = RZ[i, i], RZ[i + 1, i]
+        r = math.hypot(x, y)
+        RZ[i:i + 2] = np.array([[x / r, y / r], [-y / r, x / r]]) @ RZ[i:i + 2]
+        RZ[i + 1, i] = 0.0
 
 
 def _closed_form(gram, corr, alpha, active, signs):
