@@ -118,7 +118,7 @@ EXERCISE_OF_CHAPTER = {
     "01_pca": "01_pca_als", "02_nmf": "02_nmf_practical", "04_model_assessment":
     "03_rank_selection", "05_tensor_cp": "04_cp_trials", "06_robust_pca_bear": "05_rpca_ialm",
     "07_prox_unet": "06_prox_backward", "08_crsae": "07_fista_unroll",
-    "09_sparse_var": "08_sparse_var",
+    "09_sparse_var": "08_sparse_var", "04b_seqnmf": "09_sequences",
 }
 
 # Code and output blocks whose content is wider than their box (1 px for rounding).

@@ -13,6 +13,7 @@ EXERCISE_CHAPTER = {
     "03_rank_selection": "04_model_assessment", "04_cp_trials": "05_tensor_cp",
     "05_rpca_ialm": "06_robust_pca_bear", "06_prox_backward": "07_prox_unet",
     "07_fista_unroll": "08_crsae", "08_sparse_var": "09_sparse_var",
+    "09_sequences": "04b_seqnmf",
 }
 
 

@@ -43,6 +43,13 @@ from .crsae import (
 )
 from .prox import check_soft_threshold_backward
 from .robust import check_ialm, check_rpca_split, check_shrink, check_svt
+from .sequences import (
+                     check_best_rank_and_lag,
+                     check_conv_reconstruct,
+                     check_null_template,
+                     check_p_value,
+                     check_template_match,
+)
 from .var import check_coupling_edges, check_coupling_graph, check_lasso_alpha_gradient
 from .warmup import check_als, check_als_factors, check_error_curve
 
@@ -51,9 +58,11 @@ __all__ = [
                      "check_als",
                      "check_als_factors",
                      "check_als_updates",
+                     "check_best_rank_and_lag",
                      "check_celltype_agreement",
                      "check_centre",
                      "check_choose_rank",
+                     "check_conv_reconstruct",
                      "check_coupling_edges",
                      "check_coupling_graph",
                      "check_cp_mode_update",
@@ -68,6 +77,8 @@ __all__ = [
                      "check_matched_similarity",
                      "check_merged_types",
                      "check_nestedness",
+                     "check_null_template",
+                     "check_p_value",
                      "check_pca_als",
                      "check_pca_equivalences",
                      "check_principal_angles",
@@ -81,6 +92,7 @@ __all__ = [
                      "check_stable_rank",
                      "check_standardized",
                      "check_svt",
+                     "check_template_match",
                      "check_top_genes",
                      "check_two_sided_relu",
                      "check_unrolled_encoder",
