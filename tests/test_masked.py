@@ -119,3 +119,19 @@ def test_masked_pca_stops_on_the_observed_loss():
     assert h[-1] == pytest.approx(polished.loss_history[-1], rel=1e-4)
     with pytest.raises(ValueError, match="loss_tol"):
         pca_als(X, 3, mask=mask, loss_tol=-1.0)
+
+
+def test_masks_with_sparse_data_are_refused_clearly():
+    import scipy.sparse
+
+    import factorlab as fl
+
+    X, mask = _data(seed=6)
+    Xs = scipy.sparse.csr_matrix(np.where(mask, X, 0.0))
+    for call in (lambda: fl.NMF(rank=2).fit(Xs, mask=mask),
+                 lambda: fl.PCA(rank=2).fit(Xs, mask=mask)):
+        with pytest.raises(ValueError, match="sparse matrix says which entries are zero"):
+            call()
+    for call in (lambda: nmf(Xs, 2, mask=mask), lambda: pca_als(Xs, 2, mask=mask)):
+        with pytest.raises(ValueError, match="mask is not supported with sparse X"):
+            call()

@@ -201,3 +201,64 @@ def test_hals_regrows_a_dead_component():
     assert np.linalg.norm(fit.U, axis=0).min() > 1e-3
     assert np.all(np.diff(fit.loss_history) <= 1e-12)
     assert fit.loss_history[-1] < nmf(X, 3, max_iter=200, tol=1e-10, random_state=0).loss_history[-1]
+
+
+def _planted(m, n, rank, kind, seed):
+    """Data made the way benchmarks/nmf_defaults.py makes them (not the package's simulators)."""
+    rng = np.random.default_rng(seed)
+    rate = rng.gamma(0.5, 1.0, (m, rank)) @ rng.gamma(0.5, 1.0, (rank, n))
+    if kind == "poisson":
+        return rng.poisson(rate / rate.mean() * 0.5).astype(float)
+    return rate + 0.1 * rate.std() * np.abs(rng.standard_normal((m, n)))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("kind, seed", [("planted", 0), ("planted", 1), ("poisson", 0)])
+def test_defaults_reach_the_error_of_sklearn_defaults(kind, seed):
+    # issue 13: the default fit ends at an error no worse than scikit-learn's default fit
+    # (init nndsvda, cd, tol 1e-4, max_iter 200), in fewer iterations; "no worse" allows
+    # 1e-4 relative, the size of the differences between equally good local optima here
+    X = _planted(300, 120, 8, kind, seed)
+    sk = SkNMF(8, solver="cd", random_state=0)
+    W = sk.fit_transform(X)
+    sk_err = np.linalg.norm(X - W @ sk.components_) / np.linalg.norm(X)
+    model = NMF(rank=8, random_state=0).fit(X)
+    ours = np.linalg.norm(X - model.U_ @ model.V_.T) / np.linalg.norm(X)
+    assert ours <= sk_err * (1 + 1e-4)
+    assert model.converged_ and model.n_iter_ < 200
+    old = NMF(rank=8, init="random", tol=1e-6, random_state=0).fit(X)
+    assert model.n_iter_ < old.n_iter_
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("kind", ["planted", "poisson"])
+def test_mu_at_least_as_accurate_as_sklearn_mu_at_the_same_budget(kind):
+    X = _planted(300, 120, 8, kind, 2)
+    sk = SkNMF(8, solver="mu", max_iter=200, random_state=0)
+    W = sk.fit_transform(X)
+    sk_err = np.linalg.norm(X - W @ sk.components_) / np.linalg.norm(X)
+    model = NMF(rank=8, solver="mu", max_iter=200, random_state=0).fit(X)
+    assert model.loss_history_[-1] <= sk_err * (1 + 1e-9)
+    assert np.all(np.diff(model.loss_history_) <= 1e-12)  # accelerated MU still descends
+
+
+def test_default_stop_rule_needs_both_tests():
+    # the error test alone (tol on the relative decrease) would stop at the first iteration
+    # whose decrease is below tol; the default also waits for the projected gradient
+    X = _planted(200, 80, 6, "poisson", 3)
+    fit = nmf(X, 6, random_state=0)
+    dec = -np.diff(fit.loss_history) / fit.loss_history[:-1]
+    assert fit.converged and dec[-1] <= 1e-4
+    assert fit.n_iter >= int(np.nonzero(dec <= 1e-4)[0][0]) + 2
+
+
+def test_numpy_hals_sweep_equals_torch_sweep():
+    from factorlab._linalg import hals_update, hals_update_numpy
+
+    rng = np.random.default_rng(9)
+    A, B = torch.from_numpy(rng.random((40, 5))), torch.from_numpy(rng.random((30, 5)))
+    X = torch.from_numpy(rng.random((40, 30)))
+    G, P = B.T @ B, X @ B
+    for sweeps, inner_tol in [(1, 0.0), (4, 0.0), (6, 0.01)]:
+        assert torch.allclose(hals_update_numpy(A, G, P, sweeps, inner_tol),
+                              hals_update(A, G, P, sweeps, inner_tol), atol=1e-12)

@@ -133,3 +133,22 @@ def test_transform_errors():
     model.fit(_data())
     with pytest.raises(ValueError, match="X has 4 features, but PCA is expecting 40 features"):
         model.transform(np.ones((2, 4)))
+
+
+def test_implicitly_centred_sparse_products_equal_explicit_ones():
+    import scipy.sparse
+
+    from factorlab.matrix.pca import _CentredSparse
+
+    rng = np.random.default_rng(3)
+    Xs = scipy.sparse.random(60, 25, density=0.3, format="csr", random_state=3)
+    Xc = Xs.toarray() - Xs.toarray().mean(0)
+    op = _CentredSparse(Xs, center=True)
+    B, C = torch.from_numpy(rng.standard_normal((25, 4))), torch.from_numpy(
+        rng.standard_normal((60, 4)))
+    assert np.allclose(op.matmul(B).numpy(), Xc @ B.numpy(), atol=1e-12)
+    assert np.allclose(op.rmatmul(C).numpy(), Xc.T @ C.numpy(), atol=1e-12)
+    assert op.norm_sq == pytest.approx(np.linalg.norm(Xc) ** 2, rel=1e-12)
+    model = PCA(rank=3, random_state=0).fit(Xs)
+    sk = SkPCA(3).fit(Xs.toarray())
+    assert np.allclose(model.explained_variance_, sk.explained_variance_, rtol=1e-6)
