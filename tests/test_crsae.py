@@ -309,3 +309,88 @@ def test_psnr():
     assert psnr(a, a, peak=1.0) == float("inf")
     with pytest.raises(ValueError, match="shape"):
         psnr(a, a[:3])
+
+
+# ---------------------------------------------------------------- the data-driven start
+def _foreign_recording(seed=0, n_neurons=3, K=30, n_windows=150, W=400, snr_db=15.0):
+    """A small recording made without factorlab.data: Gabor-like and biphasic waveforms,
+    Poisson onsets after a refractory period, SNR against the RMS of the active signal."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(K)
+    H = []
+    while len(H) < n_neurons:
+        c, w = rng.uniform(0.3, 0.45) * K, rng.uniform(0.03, 0.12) * K
+        if rng.random() < 0.5:
+            h = -np.cos(2 * np.pi * rng.uniform(0.6, 1.2) / (4 * w) * (t - c)) \
+                * np.exp(-0.5 * ((t - c) / (1.6 * w)) ** 2)
+        else:
+            h = -np.exp(-0.5 * ((t - c) / w) ** 2) \
+                + 0.5 * np.exp(-0.5 * ((t - c - 3 * w) / (2 * w)) ** 2)
+        h /= np.linalg.norm(h)
+        if all(np.abs(np.correlate(h, g, "full")).max() < 0.8 for g in H):
+            H.append(h)
+    H = np.array(H)
+    n = n_windows * W
+    clean = np.zeros(n + K - 1)
+    for h in H:
+        onsets = np.cumsum(K + rng.exponential(400, size=n // 300)).astype(int)
+        x = np.zeros(n)
+        x[onsets[onsets < n]] = rng.uniform(0.8, 1.2) * (1 + 0.1 * rng.standard_normal(
+            (onsets < n).sum()))
+        clean += np.convolve(x, h)
+    clean = clean[:n]
+    active = clean[np.abs(clean) > 1e-3 * np.abs(clean).max()]
+    noise = np.sqrt(np.mean(active ** 2)) / 10 ** (snr_db / 20)
+    return (clean + noise * rng.standard_normal(n)).reshape(n_windows, W), H, noise
+
+
+@pytest.fixture(scope="module")
+def foreign():
+    Y, H, noise = _foreign_recording()
+    return Y, H, noise, CRsAE1d(3, 30, random_state=0).fit(Y)
+
+
+def test_default_start_recovers_templates_of_a_foreign_recording(foreign):
+    Y, H, _, model = foreign
+    assert model.init_info_["init"] == "spikes"
+    start_err = template_error(H, model.filter_history_[0])[0]
+    err = template_error(H, model.filters_)[0]
+    assert (start_err < 0.1).all() and (err < 0.1).all(), (start_err, err)
+    np.testing.assert_allclose((model.filters_ ** 2).sum(1), 1.0, atol=1e-5)
+
+
+def test_default_sigma_and_lambda_are_estimated_near_the_truth(foreign):
+    Y, H, noise, model = foreign
+    assert model.sigma_ == pytest.approx(noise, rel=0.15)
+    # the raw MAD of the data is inflated by the spikes; the residual's is not
+    assert abs(model.sigma_ - noise) < abs(np.median(np.abs(Y)) / 0.6745 - noise)
+    n_code = Y.shape[1] - 30 + 1
+    universal = np.sqrt(2 * np.log(3 * n_code)) / model.sigma_
+    np.testing.assert_allclose(model.lambda_, 1.5 * universal, rtol=1e-5)
+    # in data units the threshold lambda sigma^2 on H^T y lies above the largest noise
+    # correlations of the whole recording and below the smallest spike amplitude (0.8 * 0.7)
+    threshold = model.lambda_[0] * model.sigma_ ** 2
+    assert noise * np.sqrt(2 * np.log(Y.size)) < threshold < 0.5
+
+
+def test_explicit_and_random_starts_still_work(foreign):
+    Y, H, _, _ = foreign
+    start = H + 0.05 * np.random.default_rng(1).standard_normal(H.shape)
+    given = CRsAE1d(3, 30, init_filters=start, n_epochs=0).fit(Y)
+    np.testing.assert_allclose(given.filters_, start / np.linalg.norm(start, axis=1)[:, None],
+                               atol=1e-6)
+    assert given.init_info_ == {"init": "given"}
+    rand = CRsAE1d(3, 30, init="random", n_epochs=0, random_state=0).fit(Y)
+    assert rand.init_info_ == {"init": "random"}
+    assert (template_error(H, rand.filters_)[0] > 0.5).all()
+    with pytest.raises(ValueError, match="init"):
+        CRsAE1d(3, 30, init="kmeans").fit(Y)
+    with pytest.raises(ValueError, match="1-D"):
+        CRsAE2d(2, 3, init="spikes").fit(np.zeros((2, 8, 8)))
+
+
+def test_snippet_templates_fill_in_random_filters_without_crossings():
+    from factorlab.csc import spike_snippet_templates
+    start, info = spike_snippet_templates(np.zeros((5, 100)), 2, 10, sigma=1.0, random_state=0)
+    assert info["n_snippets"] == 0 and info["group_sizes"] == [0, 0]
+    np.testing.assert_allclose(np.linalg.norm(start, axis=1), 1.0)

@@ -5,8 +5,8 @@ A signal is a sum of a few shifted copies of short filters (spike waveforms, ima
 :class:`CRsAE2d` unroll FISTA into an autoencoder whose tied decoder learns the filters.
 """
 
-from .crsae import CRsAE1d, CRsAE2d, lambda_closed_form
+from .crsae import CRsAE1d, CRsAE2d, lambda_closed_form, spike_snippet_templates
 from .fista import csc_objective, fista_csc, lipschitz_bound
 
 __all__ = ["CRsAE1d", "CRsAE2d", "lambda_closed_form", "fista_csc", "lipschitz_bound",
-           "csc_objective"]
+           "csc_objective", "spike_snippet_templates"]
