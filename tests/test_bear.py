@@ -135,6 +135,80 @@ def test_greedy_rank_finds_the_planted_rank():
     assert rel(bear.L_, L0) < 0.1
 
 
+def test_default_rank_is_greedy_and_finds_the_planted_rank():
+    rng = np.random.default_rng(1)
+    L0 = rng.random((120, 2)) @ rng.random((2, 300))        # two spread-out components
+    Y = L0 + np.where(rng.random(L0.shape) < 0.03, 1.5, 0.0)
+    bear = fl.BEAR(n_epochs=40, random_state=0).fit(Y)       # rank not given: greedy
+    assert bear.rank is None and bear.rank_ == 2
+    assert set(bear.rank_scores_) == {0, 1, 2, 3} and set(bear.rank_spreads_) == {1, 2, 3}
+    assert rel(bear.L_, L0) < 0.1
+
+
+def test_greedy_rank_stops_before_a_component_on_a_few_cells():
+    # a flat bleaching background plus three bright, often active cells: a second
+    # component on the cells lowers the L1 loss but takes them out of S
+    rng = np.random.default_rng(0)
+    n, side = 150, 24
+    yy, xx = np.mgrid[:side, :side]
+    back = np.outer(1 - 0.3 * np.arange(n) / n, 0.5 + 0.1 * np.cos(xx / 7).ravel())
+    cells = np.stack([np.exp(-((yy - y) ** 2 + (xx - x) ** 2) / 4.0).ravel()
+                      for y, x in ((5, 6), (15, 17), (8, 18))])
+    act = (rng.random((n, 3)) < 0.5) * rng.uniform(0.5, 1.0, (n, 3))
+    Y = (back + act @ cells + 0.005 * rng.standard_normal((n, side * side))).astype(np.float32)
+    bear = fl.BEAR(n_epochs=40, random_state=0).fit(Y)
+    assert bear.rank_ == 1 and bear.rank_spreads_[2] < 0.25 < bear.rank_spreads_[1]
+    paper = fl.BEAR(n_epochs=40, min_spread=0, random_state=0).fit(Y)
+    assert paper.rank_ > 1            # the paper's search (no spread test) keeps it
+
+
+def _foreign_movie(seed, n_frames=120, side=48, n_cells=12):
+    """A calcium movie made here, not by factorlab.data: elliptical cells, bi-exponential
+    bleaching, a drifting texture, Poisson bursts with double-exponential transients."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:side, :side].astype(float)
+    t = np.arange(n_frames)
+    vign = 0.4 + 0.6 * np.exp(-((yy - 20) / 30) ** 2 - ((xx - 28) / 35) ** 2)
+    bleach = 1 - 0.3 * (1 - np.exp(-2 * t / n_frames)) - 0.1 * (1 - np.exp(-10 * t / n_frames))
+    L = np.stack([(vign * b + 0.1 * np.sin(0.3 * (yy - 0.02 * i)) * np.cos(0.25 * xx)).ravel()
+                  for i, b in enumerate(bleach)])
+    feet = []
+    for _ in range(n_cells):
+        a, b, y, x = *rng.uniform(2.5, 4.5, 2), *rng.uniform(0, side, 2)
+        f = np.exp(-((yy - y) / a) ** 2 - ((xx - x) / b) ** 2)
+        feet.append(np.where(f > 0.1, f, 0).ravel())
+    lags = np.arange(40)
+    kern = np.exp(-lags / 8) - np.exp(-lags / 0.7)
+    C = np.stack([np.convolve(rng.poisson(0.03, n_frames), kern / kern.max())[:n_frames]
+                  for _ in range(n_cells)], 1) * rng.lognormal(np.log(0.3), 0.3, n_cells)
+    S = C @ np.stack(feet)
+    Y = L + S + 0.01 * rng.standard_normal(L.shape)
+    return (Y / Y.max()).astype(np.float32), (S / Y.max()).astype(np.float32)
+
+
+def test_defaults_match_ialm_on_a_movie_made_elsewhere():
+    Y, S_true = _foreign_movie(0)
+    truth = S_true > fl.otsu_threshold(S_true)
+    f = {}
+    for name, S in (("bear", fl.BEAR(random_state=0).fit(Y).S_),
+                    ("ialm", fl.robust.ialm(Y.astype(np.float64)).S)):
+        f[name] = fl.segmentation_scores(fl.foreground_mask(S), truth)["f_measure"]
+    assert f["bear"] > f["ialm"] - 0.02
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_closed_form_step_gradient_equals_autograd(dtype):
+    bear = fl.BEAR(3, n_pixels=200, dtype=dtype, random_state=0)
+    Yb = torch.randn(17, 200, generator=torch.Generator().manual_seed(0), dtype=dtype)
+    loss, grad = bear._loss_and_grad(Yb)
+    auto = (Yb - bear(Yb)).abs().sum()
+    auto.backward()
+    tol = 1e-12 if dtype == torch.float64 else 1e-5
+    torch.testing.assert_close(loss, auto.detach(), rtol=tol, atol=0)
+    torch.testing.assert_close(grad, bear.weight.grad, rtol=tol, atol=tol)
+    assert bear.weight.grad is not grad and grad.shape == (200, 3)
+
+
 def test_bear_nmf_finds_neurons():
     mv = calcium_movie(n_frames=200, shape=(32, 32), n_cells=8, random_state=1)
     model = fl.BEARNMF(8, random_state=0).fit(mv.Y)
@@ -164,6 +238,7 @@ def test_bear_nmf_finds_neurons():
     (lambda: fl.BEAR(2, lr=-1.0), "lr must be > 0"),
     (lambda: fl.BEAR(2, batch_size=0), "batch_size must be >= 1"),
     (lambda: fl.BEAR(2, memory_budget=0), "memory_budget must be > 0"),
+    (lambda: fl.BEAR(min_spread=-0.1), "min_spread must be"),
 ])
 def test_bad_settings(make, match, movie):
     with pytest.raises(ValueError, match=match):

@@ -36,15 +36,25 @@ __all__ = ["BEAR"]
 _BATCH_COPIES = 8
 
 
+def _spread(W, k):
+    """The smallest participation ratio ``(sum q^2)^2 / (pixels * sum q^4)`` of the last ``k``
+    columns of ``W`` made orthonormal to the others (the fraction of the pixels they cover)."""
+    Q = torch.linalg.qr(W.to(torch.float64))[0][:, -k:]
+    ratio = Q.square().sum(0).square() / (Q.shape[0] * Q.pow(4).sum(0).clamp_min(1e-300))
+    return float(ratio.min())
+
+
 class BEAR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ModuleEstimator):
     """Robust PCA by a bilinear autoencoder ``L = Y W W^T`` with an L1 loss.
 
     Parameters
     ----------
-    rank : int or "greedy"
-        Number of columns of ``W``. ``"greedy"`` tries ranks ``0, rank_step, 2 rank_step, ...``
-        (warm-starting each from the last) and keeps the last rank whose penalised score
-        ``||Y - L||_1 + rank_penalty * ||Y||_1 * rank`` still improved.
+    rank : int, "greedy" or None
+        Number of columns of ``W``. ``None`` (default) or ``"greedy"`` searches it: ranks
+        ``rank_step, 2 rank_step, ...`` are trained in turn (each warm-started from the last)
+        and the search keeps the last rank whose penalised score
+        ``||Y - L||_1 + rank_penalty * ||Y||_1 * rank`` still improved and whose new
+        component is spread over the frame (see ``min_spread``).
     n_pixels : int, optional
         Create ``W`` now, drawn as in the paper (for use inside a larger network before any
         ``fit``); ``fit`` then checks that the frames have that many pixels.
@@ -71,8 +81,17 @@ class BEAR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ModuleEstimator):
         ``(1 + tol)`` times the current one.
     tol : float
     max_rank, rank_step, rank_penalty
-        Greedy rank search (``rank="greedy"``): the largest rank tried, the increment, and the
-        price of one rank as a fraction of ``||Y||_1``.
+        Greedy rank search (``rank=None`` or ``"greedy"``): the largest rank tried, the
+        increment, and the price of one rank as a fraction of ``||Y||_1``.
+    min_spread : float
+        Greedy rank search: the smallest fraction of the pixels a new component must cover to
+        be kept, measured by its participation ratio ``(sum w^2)^2 / (pixels * sum w^4)``
+        once it is made orthogonal to the kept ones (1 for a flat map, about 1/3 for noise,
+        ``k / pixels`` for a map on ``k`` pixels). A background (illumination, bleaching,
+        neuropil, drift) covers the frame; a component concentrated on a few cells is
+        foreground being absorbed into ``L``, which lowers the L1 loss but removes those
+        cells from ``S``, so the search stops before it. The first component is always kept.
+        ``0`` turns the test off (the paper's search).
     device : "auto", "cpu", "cuda" or torch.device
         Where ``W`` is created; ``"auto"`` picks CUDA when available. ``fit`` trains where
         ``W`` is, so ``model.to("cuda")`` later is respected; batches are copied there.
@@ -103,8 +122,8 @@ class BEAR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ModuleEstimator):
     converged_ : bool
         Whether early stopping ended the training.
     rank_ : int
-    rank_scores_ : dict
-        Greedy search only: score of each rank tried.
+    rank_scores_, rank_spreads_ : dict
+        Greedy search only: score and spread (see ``min_spread``) of each rank tried.
     batch_size_, lr_ : the values used.
     n_features_in_ : int
         Pixels per frame.
@@ -126,15 +145,16 @@ class BEAR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ModuleEstimator):
 
     _input_ndim = (2, 3)
 
-    def __init__(self, rank=2, n_pixels=None, *, init="pca", lr=None, n_epochs=50, batch_size=None,
-                 memory_budget=1e9, early_stopping=True, tol=0.005, max_rank=10, rank_step=1,
-                 rank_penalty=0.005, device="auto", dtype=None, random_state=None,
-                 progress=False):
+    def __init__(self, rank=None, n_pixels=None, *, init="pca", lr=None, n_epochs=50,
+                 batch_size=None, memory_budget=1e9, early_stopping=True, tol=0.005, max_rank=10,
+                 rank_step=1, rank_penalty=0.005, min_spread=0.25, device="auto", dtype=None,
+                 random_state=None, progress=False):
         super().__init__()
         self.rank, self.n_pixels, self.init, self.lr, self.n_epochs = rank, n_pixels, init, lr, n_epochs
         self.batch_size, self.memory_budget = batch_size, memory_budget
         self.early_stopping, self.tol = early_stopping, tol
         self.max_rank, self.rank_step, self.rank_penalty = max_rank, rank_step, rank_penalty
+        self.min_spread = min_spread
         self.device, self.dtype, self.random_state, self.progress = device, dtype, random_state, progress
         self.weight = nn.UninitializedParameter(device=self._init_device(),
                                                 dtype=self._init_dtype())
@@ -340,8 +360,8 @@ class BEAR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ModuleEstimator):
         src = self._source(X, reset=True)
         n_epochs = check_int(self.n_epochs, "n_epochs", minimum=1)
         check_nonnegative_number(self.tol, "tol")
-        greedy = isinstance(self.rank, str)
-        if greedy and self.rank != "greedy":
+        greedy = self.rank is None or isinstance(self.rank, str)
+        if isinstance(self.rank, str) and self.rank != "greedy":
             raise ValueError(f"rank must be a positive integer or 'greedy', got {self.rank!r}.")
         if not greedy:
             check_rank(self.rank, (src.n_frames, src.n_pixels))
@@ -385,10 +405,11 @@ class BEAR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ModuleEstimator):
                              maximum=min(src.n_frames, src.n_pixels))
         step = check_int(self.rank_step, "rank_step", minimum=1)
         price = check_nonnegative_number(self.rank_penalty, "rank_penalty")
+        min_spread = check_nonnegative_number(self.min_spread, "min_spread")
         chunk = batch
         self._set_parameter(self.weight, torch.zeros(src.n_pixels, 0))
         norm1 = self._l1(src, chunk)
-        scores = {0: norm1}
+        scores, spreads = {0: norm1}, {}
         best = (self.weight.detach().clone(), [], False)
         for r in range(step, max_rank + 1, step):
             base = self.weight.detach().clone()
@@ -396,10 +417,11 @@ class BEAR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ModuleEstimator):
             self._set_parameter(self.weight, grown)     # same Parameter, one more column block
             losses, converged = self._train(src, gen, lr, batch, n_epochs)
             scores[r] = self._l1(src, chunk) + price * norm1 * r
-            if scores[r] >= scores[r - step]:
+            spreads[r] = _spread(self.weight.detach(), step)
+            if scores[r] >= scores[r - step] or (r > step and spreads[r] < min_spread):
                 break
             best = (self.weight.detach().clone(), losses, converged)
-        self.rank_scores_ = scores
+        self.rank_scores_, self.rank_spreads_ = scores, spreads
         if best[0].shape[1] == 0:
             raise ValueError("Greedy BEAR found no rank that beats L = 0 with rank_penalty="
                              f"{price}; lower rank_penalty or give an integer rank.")

@@ -56,7 +56,7 @@ from .bear import BEAR
 __all__ = ["bear_distributed"]
 
 _RESULT_KEYS = ("loss_history_", "n_iter_", "converged_", "rank_", "batch_size_", "lr_",
-                "n_features_in_", "rank_scores_")
+                "n_features_in_", "rank_scores_", "rank_spreads_")
 
 
 # ------------------------------------------------------------------------------- the model
