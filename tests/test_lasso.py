@@ -65,6 +65,20 @@ def test_knots_equal_sklearn_lars_path_with_drops_and_near_collinear_columns(see
     np.testing.assert_allclose(on_grid.numpy(), coefs, atol=1e-7)
 
 
+def test_path_at_its_knots_is_differentiable_in_the_target_alone():
+    X, y = _problem(2)
+    yt = torch.tensor(y, requires_grad=True)
+    alphas, coefs = lasso_path(X, yt)        # knots, NumPy design, target with gradients
+    assert coefs.requires_grad
+    coefs[:, -2].sum().backward()
+    active = np.flatnonzero(coefs[:, -2].detach().numpy())
+    n = X.shape[0]
+    G = X[:, active].T @ X[:, active] / n
+    expected = X[:, active] @ np.linalg.solve(G, np.ones(len(active))) / n
+    np.testing.assert_allclose(yt.grad.numpy(), expected, atol=1e-10)
+    np.testing.assert_allclose(coefs.detach().numpy(), lasso_path(X, y)[1], atol=1e-10)
+
+
 def test_cholesky_delete_matches_a_fresh_factorization():
     rng = np.random.default_rng(0)
     B = rng.standard_normal((30, 7))

@@ -10,8 +10,12 @@ one). ``alpha_max = max_j |X[:, j] . y| / n`` is the smallest ``alpha`` whose so
 How it works. The forward solve is LARS with the lasso modification (Efron et al. 2004) run in
 float64 NumPy on the Gram matrix ``G = X^T X / n`` and ``c = X^T y / n``: it follows the
 piecewise-linear solution path from ``alpha_max`` down to the requested ``alpha`` and returns, for
-every linear piece, the active set ``A`` and the signs ``s`` of the coefficients there. On one
-piece the lasso's optimality conditions read ``G_AA b_A = c_A - alpha s_A``, so
+every linear piece, the active set ``A`` and the signs ``s`` of the coefficients there. As in
+scikit-learn's ``lars_path``, the Cholesky factor of ``G_AA`` is updated as variables join (one
+new row) and leave (Givens rotations) rather than refactored; on 200 x 100 to 1000 x 300 designs
+the whole path takes 0.6-1.1x the time of ``lars_path(method="lasso")``, with the same knots
+(``benchmarks/kmeans_lars.py``). On one piece the lasso's optimality conditions read
+``G_AA b_A = c_A - alpha s_A``, so
 
     b_A = G_AA^{-1} (X_A^T y / n - alpha s_A),   b = 0 off A.
 
@@ -373,7 +377,8 @@ def lasso_path(X, y, alphas=None, alpha_min=0.0, max_steps=None):
         alpha_min = min(alpha_min, float(grid.min()))
     knots, segments, at_knots = _lars(gram.detach().cpu().numpy(),
                                       corr.detach().cpu().numpy(), alpha_min, max_steps)
-    if alphas is None and not (torch.is_grad_enabled() and gram.requires_grad):
+    if alphas is None and not (torch.is_grad_enabled()
+                               and (gram.requires_grad or corr.requires_grad)):
         # Nothing to differentiate: the coefficients LARS carried to each knot are the path.
         return knots.copy(), like_input(torch.as_tensor(at_knots, device=gram.device), ref)
     grid = knots if alphas is None else grid
