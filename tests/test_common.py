@@ -59,6 +59,7 @@ def _output(model, X):
 CASES = [
     (fl.PCA(rank=2, random_state=0), lambda: _matrix(nonneg=False)),
     (fl.NMF(rank=2, random_state=0), _matrix),
+    (fl.ConvNMF(rank=2, lag=3, max_iter=100, tol=1e-8, random_state=0), _matrix),
     (fl.SparsePCA(rank=2, random_state=0), lambda: _matrix(nonneg=False)),
     (fl.SparseNMF(rank=2, random_state=0), _matrix),
     (fl.SemiNMF(rank=2, random_state=0), lambda: _matrix(nonneg=False)),
@@ -85,6 +86,12 @@ EXPECTED_FAILURES = {
     "BEAR": {
         "check_no_attributes_set_in_init": "nn.Module.__init__ sets the public attribute "
                                            "`training`",
+    },
+    "ConvNMF": {
+        "check_methods_sample_order_invariance": "rows are time points: the onsets of a "
+                                                 "frame depend on the frames around it",
+        "check_methods_subset_invariance": "a sequence spans several frames, so the onsets "
+                                           "of a subset of frames differ from those of all",
     },
     "CRsAE1d": {
         "check_no_attributes_set_in_init": "nn.Module.__init__ sets the public attribute "

@@ -117,6 +117,17 @@ def test_no_onset_hides_in_the_last_frames_of_the_recording():
     assert np.all(model.transform(X).argmax(axis=0) < 333 - 29)
 
 
+@pytest.mark.parametrize("lam", [0.0, 0.005])
+def test_fit_transform_and_transform_agree(lam):
+    X, _ = fl.data.neural_sequences(n_neurons=30, n_samples=600, n_sequences=2, lag=15,
+                                    random_state=9)
+    model = fl.ConvNMF(rank=2, lag=15, lambda_xortho=lam, tol=1e-9, max_iter=300,
+                       random_state=0)
+    H_fit = model.fit_transform(X)
+    np.testing.assert_allclose(model.transform(X), H_fit, atol=2e-3 * H_fit.max())
+    assert model.objective_history_[-1] <= model.objective_history_[-2] * (1 + 1e-12)
+
+
 def test_a_penalty_that_empties_every_template_warns():
     X, _ = fl.data.neural_sequences(n_neurons=30, n_samples=600, n_sequences=2, lag=15,
                                     random_state=7)

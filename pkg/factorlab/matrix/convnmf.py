@@ -43,6 +43,11 @@ only its first frames are seen, and the multiplicative updates park most of the 
 norm on it: on the songbird recording a unit onset on the last frame.) The relative errors
 count these silent frames, where only the tails of late sequences can miss.
 
+Without a mask, the onsets are finally solved for the final templates by accelerated
+projected gradient to ``tol`` (what ``ConvNMF.transform`` does for new data), so that
+``fit_transform(X)`` and ``transform(X)`` agree and onsets that the multiplicative updates left
+stuck near zero are freed; the last entries of the histories are the values after it.
+
 With a mask, unobserved entries are filled with the current reconstruction before each block
 update (majorization-minimization: the filled problem's loss touches the masked loss from above),
 so both solvers minimise the error on observed entries only, as :func:`cross_validate` needs.
@@ -226,6 +231,21 @@ def _update_H_apg(X, W, H, linear, steps=_INNER_H):
     return current
 
 
+def _solve_onsets(X, W, H, linear, T, tol, max_iter):
+    """The onsets for fixed templates: accelerated-gradient rounds from ``H`` until the
+    objective's relative decrease falls below ``tol`` (rows from ``T`` on, after the
+    recording, stay zero)."""
+    previous = _objective_H(X, W, H, linear)
+    for _ in range(max_iter):
+        H = _update_H_apg(X, W, H, linear)
+        H[T:] = 0
+        value = _objective_H(X, W, H, linear)
+        if previous - value <= tol * max(previous, 1e-300):
+            break
+        previous = value
+    return H
+
+
 def _update_H_mu(X, W, H, linear):
     numerator = _correlate(W, X)
     denominator = _correlate(W, _reconstruct(W, H))
@@ -402,6 +422,13 @@ def conv_nmf(X, rank, lag, lambda_xortho=0.0, solver="mu", init="random", mask=N
             converged = True
             break
         objective = new_objective
+    if M is None:
+        # The onsets solved for the final templates, as transform solves them: fit_transform
+        # and transform then agree, and onsets that MU left stuck near zero are freed.
+        linear = lambda_xortho * penalty.grad_H(W) if penalty.active else None
+        W, H = _normalise(W, _solve_onsets(Xt, W, H, linear, T, max(tol, 1e-12), max_iter))
+        error, objective = scores()
+        errors[-1], objectives[-1] = error, objective
     if lambda_xortho > 0 and error > 0.99:
         # the updates shrink every template when the penalty outweighs the fit, and an entry
         # near zero stays near zero: the fit then explains (almost) nothing
@@ -667,14 +694,8 @@ class ConvNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Estimator):
         scale = float((_reconstruct(W, H) * Xt).sum()) / max(
             float(_reconstruct(W, H).pow(2).sum()), 1e-300)
         H = H * max(scale, 0.0)          # the best multiple of the matched filter as a start
-        previous = _objective_H(Xt, W, H, linear)
-        for _ in range(check_int(self.max_iter, "max_iter", minimum=1)):
-            H = _update_H_apg(Xt, W, H, linear)
-            H[T:] = 0
-            value = _objective_H(Xt, W, H, linear)
-            if previous - value <= float(self.tol) * max(previous, 1e-300):
-                break
-            previous = value
+        H = _solve_onsets(Xt, W, H, linear, T, float(self.tol),
+                          check_int(self.max_iter, "max_iter", minimum=1))
         return cast_like_input_dtype(like_input(H[:T], Xn), result_dtype(Xn))
 
     def inverse_transform(self, X):
