@@ -278,7 +278,9 @@ def kmeans_factorization(X, rank, *, mask=None, n_init=10, max_iter=300, tol=1e-
     ``n_init`` greedy k-means++ starts and keeps the best. It stops when the assignment no longer
     changes or, as scikit-learn's ``KMeans``, when the centroids move by less than
     ``tol`` times the mean feature variance (total squared shift). With a mask, distances and
-    means use the observed entries only.
+    means use the observed entries only. On blobs of 2000-20000 samples this takes 0.9-1.4x the
+    time of scikit-learn's ``KMeans(n_init=10)`` at equal or lower inertia
+    (``benchmarks/kmeans_lars.py``).
 
     Parameters
     ----------
