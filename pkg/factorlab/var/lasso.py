@@ -14,8 +14,8 @@ every linear piece, the active set ``A`` and the signs ``s`` of the coefficients
 scikit-learn's ``lars_path``, the Cholesky factor of ``G_AA`` is updated as variables join (one
 new row) and leave (Givens rotations) rather than refactored; on 200 x 100 to 1000 x 300 designs
 the whole path takes 0.6-1.1x the time of ``lars_path(method="lasso")`` (1.3x on 300 x 600),
-with the same knots (``benchmarks/kmeans_lars.py``). On one piece the lasso's optimality conditions read
-``G_AA b_A = c_A - alpha s_A``, so
+with the same knots (``benchmarks/kmeans_lars.py``). On one piece the lasso's optimality
+conditions read ``G_AA b_A = c_A - alpha s_A``, so
 
     b_A = G_AA^{-1} (X_A^T y / n - alpha s_A),   b = 0 off A.
 
