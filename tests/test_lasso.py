@@ -58,7 +58,7 @@ def test_knots_equal_sklearn_lars_path_with_drops_and_near_collinear_columns(see
     np.testing.assert_allclose(coefs, coefs_sk, rtol=0, atol=1e-7)
     # More knots than variables that can be active means the lasso modification dropped some.
     assert (len(alphas) > min(n, p) + 1) == drops
-    knots, segments = lars_segments(X.T @ X / n, X.T @ y / n)
+    knots, _ = lars_segments(X.T @ X / n, X.T @ y / n)
     np.testing.assert_allclose(knots, alphas, rtol=0, atol=1e-12)
     # The closed form on each piece's active set gives the same path (the differentiable route).
     _, on_grid = lasso_path(torch.as_tensor(X), torch.as_tensor(y), alphas=alphas)

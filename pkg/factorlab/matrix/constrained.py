@@ -196,7 +196,8 @@ class _Observed:
     def assign(self, V):
         """Nearest centroid of every row, and the total squared distance (the inertia)."""
         D = self.partial(V)
-        if D.device.type == "cpu":   # NumPy's argmin over short rows is faster than torch's min
+        if D.device.type == "cpu" and D.dtype in (torch.float32, torch.float64):
+            # NumPy's argmin over short rows is faster than torch's min
             Dn = D.numpy()
             labels = Dn.argmin(1)
             best = float(Dn[np.arange(len(labels)), labels].sum())
