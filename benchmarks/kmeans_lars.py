@@ -12,7 +12,7 @@ Schur complement at each step, then one closed-form solve per knot), copied into
 to print that column.
 
     OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
-        .venv/bin/python benchmarks/kmeans_lars.py            # 3-4 minutes
+        .venv/bin/python benchmarks/kmeans_lars.py    # 4-7 minutes (--quick: seconds)
 """
 
 import argparse
