@@ -31,8 +31,8 @@ Two solvers:
     penalty the objective never increases (tested); with it, rescaling the onsets to unit norm
     after each iteration changes the penalty, so the objective may rise slightly. On three planted recordings (60 neurons, 1500 frames,
     3 sequences; ``benchmarks/convnmf_solvers.py``) it stops at a higher objective than MU on
-    all three (110, 123, 126 against 102, 87, 118) and its templates match the truth no better
-    (correlations 0.44-0.85 against 0.64-0.96): exact template updates from a random start
+    all three (111, 124, 126 against 103, 87, 118) and its templates match the truth no better
+    (correlations 0.44-0.88 against 0.64-0.96): exact template updates from a random start
     lock into shifted, mixed templates. MU is the
     default; "hals" stays for starts near a solution (``init=(W0, H0)``).
 
@@ -121,7 +121,7 @@ def _correlate(W: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
     how much the data from frame ``t`` on look like template ``k``."""
     N, K, lag = W.shape
     T = Y.shape[0]
-    # one matrix product, then lag shifted slices (13x faster than conv1d's float64 kernel
+    # one matrix product, then lag shifted slices (7-13x faster than conv1d's float64 kernel
     # on the CPU when the output has few channels: benchmarks/convnmf_solvers.py)
     matched = F.pad((Y @ W.reshape(N, K * lag)).reshape(T, K, lag), (0, 0, 0, 0, 0, lag - 1))
     out = matched[:T, :, 0].clone()
