@@ -26,7 +26,9 @@ Two questions (issue 13, item 2):
    factorlab's ``BEAR._train`` (the epoch loop and its closed-form gradient step) against
    the baseline's loop; the median epoch time of >= 5 alternating pairs and their ratio.
    "Before" is factorlab's previous step (autograd through ``Y_b W W^T``, restated here as
-   a subclass), timed in the same alternation.
+   a subclass), timed in the same alternation. Then whole runs: ``BEAR(...).fit(Y)`` at the
+   same settings (input checks, training, ``L_`` and ``S_``) against the baseline's training
+   plus its inference (``L`` and ``S`` in chunks of the batch size).
 
 Usage::
 
@@ -170,6 +172,39 @@ def official_epochs(Y, epochs, rank=2, batch=64, lr=1e-3, seed=0):
     return (time.perf_counter() - t0) / epochs
 
 
+def official_run(Y, epochs, rank=2, batch=64, lr=1e-3, seed=0):
+    """A whole run of the official algorithm: training, then L and S in chunks of ``batch``."""
+    torch.manual_seed(seed)
+    data = torch.from_numpy(Y)
+    n, m = data.shape
+    t0 = time.perf_counter()
+    Wc = torch.nn.Parameter((torch.rand(rank, m) * 2 - 1) / m ** 0.5)
+    opt = torch.optim.Adam([Wc], lr=lr)
+    for _ in range(epochs):
+        for _ in range(n // batch):
+            Yb = data[torch.randperm(n)[:batch]]
+            loss = (Yb - (Yb @ Wc.T) @ Wc).abs().sum()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    L_parts, S_parts = [], []
+    with torch.no_grad():
+        for Yb in data.split(batch):
+            Lb = (Yb @ Wc.T) @ Wc
+            L_parts.append(Lb)
+            S_parts.append(Yb - Lb)
+    torch.cat(L_parts).numpy(), torch.cat(S_parts).numpy()   # the results, as arrays
+    return time.perf_counter() - t0
+
+
+def factorlab_run(Y, epochs, rank=2, batch=64, lr=1e-3, seed=0):
+    """A whole ``fit`` (input checks, training, ``L_`` and ``S_``) at the official settings."""
+    t0 = time.perf_counter()
+    BEAR(rank, init="random", lr=lr, batch_size=batch, n_epochs=epochs, early_stopping=False,
+         device="cpu", random_state=seed).fit(Y)
+    return time.perf_counter() - t0
+
+
 class AutogradBEAR(BEAR):
     """factorlab's previous training step: autograd through ``Y_b W W^T`` (restated)."""
 
@@ -248,13 +283,15 @@ def main(argv=None):
           f"{statistics.median(d_new):+.3f}, within 0.02 (or ahead) on "
           f"{sum(d >= -0.02 for d in d_new)}/{len(rows)}; old defaults min {min(d_old):+.3f}, "
           f"median {statistics.median(d_old):+.3f}, {sum(d >= -0.02 for d in d_old)}/{len(rows)}")
-    print(f"time BEAR()/IALM: median {statistics.median(r['t_new'] / r['t_ialm'] for r in rows):.3f}"
-          f" (old defaults {statistics.median(r['t_old'] / r['t_ialm'] for r in rows):.3f})")
+    ratio_new = statistics.median(r["t_new"] / r["t_ialm"] for r in rows)
+    ratio_old = statistics.median(r["t_old"] / r["t_ialm"] for r in rows)
+    print(f"time BEAR()/IALM: median {ratio_new:.3f} (old defaults {ratio_old:.3f})")
 
     pairs = max(5, args.pairs or (5 if args.quick else 7))
     epochs = 5 if args.quick else 10
     Y = foreign_movie(**(ISSUE_SPEC if not args.quick else dict(ISSUE_SPEC, shape=(128, 128))))[0]
-    print(f"\n2. Time per epoch of the training step, {Y.shape[0]} frames x {Y.shape[1]:,} pixels, "
+    print(f"\n2. Time per epoch of the training step, {Y.shape[0]} frames x {Y.shape[1]:,} "
+          f"pixels, "
           f"rank 2, batch 64, lr 1e-3, random start, float32, {epochs} epochs per run "
           f"({Y.shape[0] // 64} steps each), median of {pairs} alternating runs each")
     med, runs = speed(Y, pairs, epochs)
@@ -265,6 +302,23 @@ def main(argv=None):
               + " ".join(f"{x * 1e3:.0f}" for x in runs[name]))
     print(f"  factorlab / official = {med['factorlab'] / med['official']:.2f}x, "
           f"before / official = {med['before'] / med['official']:.2f}x")
+
+    run_epochs = 10 if args.quick else 20
+    print(f"\n3. Whole run at the same settings ({run_epochs} epochs, then L and S of every "
+          f"frame): fit() vs the official algorithm's training + inference, median of {pairs} "
+          f"alternating pairs")
+    runs = {"official": [], "factorlab": []}
+    for i in range(pairs):
+        order = [("official", lambda: official_run(Y, run_epochs, seed=i)),
+                 ("factorlab", lambda: factorlab_run(Y, run_epochs, seed=i))]
+        for name, run in (order if i % 2 == 0 else order[::-1]):
+            runs[name].append(run())
+    med = {k: statistics.median(v) for k, v in runs.items()}
+    for name in ("official", "factorlab"):
+        print(f"  {name:10s} {med[name]:6.2f} s   runs: "
+              + " ".join(f"{x:.2f}" for x in runs[name]))
+    print(f"  factorlab / official = {med['factorlab'] / med['official']:.2f}x (fit() also checks "
+          f"the movie for NaN/inf and its magnitude)")
 
 
 if __name__ == "__main__":

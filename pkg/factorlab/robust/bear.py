@@ -385,7 +385,7 @@ class BEAR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ModuleEstimator):
             else to_numpy(self.weight).copy()
         self.L_ = self.S_ = None
         if src.in_memory:
-            self.L_, self.S_ = self.decompose(X)
+            self.L_, self.S_ = self._decompose(src, X, None, None, self._chunk(None))
         return self
 
     def fit_distributed(self, X, nproc=None, *, out_L=None, out_S=None, **options):
@@ -502,7 +502,10 @@ class BEAR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ModuleEstimator):
                                  f"{self.weight.shape[0]} rows.")
         if (out_L is None) != (out_S is None):
             raise ValueError("Give both out_L and out_S, or neither.")
-        chunk = self._chunk(batch_size)
+        return self._decompose(src, X, out_L, out_S, self._chunk(batch_size))
+
+    def _decompose(self, src, X, out_L, out_S, chunk):
+        """:meth:`decompose` of a checked source (``fit`` reuses its own: no second scan)."""
         if out_L is not None:
             writers = NpyWriter(out_L, src.shape), NpyWriter(out_S, src.shape)
         else:
