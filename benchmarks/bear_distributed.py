@@ -39,7 +39,7 @@ import factorlab as fl
 import numpy as np
 import torch
 from factorlab.data import calcium_movie
-from factorlab.robust.bear_distributed import bear_distributed
+from factorlab.robust.distributed import bear_distributed
 
 
 def cpu_model() -> str:

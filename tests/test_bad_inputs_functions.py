@@ -172,10 +172,11 @@ def test_every_public_function_is_covered():
     import inspect
 
     public = {name for name in fl.__all__ if inspect.isfunction(getattr(fl, name))}
-    # Not data functions: device and seed helpers, movie files (tests/test_io_files.py) and
-    # cross-validation of an estimator (tests/test_bad_inputs.py drives the estimators).
+    # Not data functions: device and seed helpers, movie files (tests/test_io_files.py; BEAR
+    # across processes in tests/test_bear_distributed.py) and cross-validation of an
+    # estimator (tests/test_bad_inputs.py drives the estimators).
     elsewhere = {"resolve_device", "seed_everything", "open_movie", "save_movie",
-                 "cross_validate"}
+                 "cross_validate", "bear_distributed"}
     assert public - elsewhere == set(CALLS)
 
 

@@ -15,7 +15,7 @@ import torch
 from factorlab import cli
 from factorlab.data import calcium_movie
 from factorlab.io import save_movie
-from factorlab.robust import bear_distributed as bd
+from factorlab.robust import distributed as bd
 
 TIMEOUT = 60    # seconds a process waits at a collective (a hung group fails, never hangs)
 
@@ -157,7 +157,7 @@ def test_under_torchrun(movie_file, tmp_path):
     script.write_text(
         "import os, sys\n"
         "import numpy as np\n"
-        "from factorlab.robust.bear_distributed import bear_distributed\n"
+        "from factorlab import bear_distributed\n"
         "d = sys.argv[2]\n"
         "b = bear_distributed(sys.argv[1], out_L=d + '/L.npy', out_S=d + '/S.npy', rank=2,\n"
         f"                     n_epochs=5, dtype='float64', random_state=0, timeout={TIMEOUT})\n"

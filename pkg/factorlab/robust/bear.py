@@ -303,7 +303,7 @@ class BEAR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ModuleEstimator):
 
     def _step(self, src, idx, opt):
         """One Adam step on the frames ``idx``; returns their summed loss (a float). The
-        distributed fit (:mod:`.bear_distributed`) replaces it by a step on this process's
+        distributed fit (:mod:`.distributed`) replaces it by a step on this process's
         share of the batch with the gradient summed over processes."""
         loss, grad = self._loss_and_grad(self._batch(src, idx))
         self.weight.grad = grad
@@ -392,11 +392,11 @@ class BEAR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ModuleEstimator):
         """Fit on a movie file in ``nproc`` processes with ``torch.distributed`` (the same
         ``W`` as :meth:`fit` to float rounding), optionally writing ``L``/``S`` to ``.npy``.
 
-        See :func:`factorlab.robust.bear_distributed.bear_distributed` for the arguments
+        See :func:`factorlab.robust.distributed.bear_distributed` for the arguments
         (``backend``, ``timeout``, ``threads``) and for running under ``torchrun``.
         Returns ``self``.
         """
-        from .bear_distributed import bear_distributed
+        from .distributed import bear_distributed
 
         return bear_distributed(X, nproc, out_L=out_L, out_S=out_S, model=self, **options)
 
