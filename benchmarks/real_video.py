@@ -65,7 +65,7 @@ def run(method, V):
     if method == "godec":
         r = fl.robust.godec(V, rank=2, random_state=0)
         return r.S, r.n_iter
-    b = fl.BEAR(random_state=0, device="cpu").fit(V.astype(np.float32))
+    b = fl.BEAR(rank=2, random_state=0, device="cpu").fit(V.astype(np.float32))
     return b.S_, b.n_iter_
 
 

@@ -43,6 +43,17 @@ def test_round_trip_of_a_small_tiff(tiff, tmp_path, capsys):
     assert "rank 2" in stdout
 
 
+def test_the_default_rank_is_searched_as_by_the_estimator(tiff, tmp_path, capsys):
+    import factorlab as fl
+
+    path, Y = tiff
+    out = tmp_path / "result"
+    code, _, err = run(["bear", path, "--out", out, "--no-progress", "--epochs", 5], capsys)
+    assert code == 0, err
+    searched = fl.BEAR(n_epochs=5, random_state=0).fit(Y)
+    assert json.loads((out / "summary.json").read_text())["rank"] == searched.rank_
+
+
 def test_refuses_to_overwrite_without_force(tiff, tmp_path, capsys):
     path, _ = tiff
     out = tmp_path / "result"

@@ -1,8 +1,9 @@
 """The ``factorlab`` command line.
 
-``factorlab bear MOVIE --rank R --out DIR`` splits a movie (``.npy`` or TIFF, frames first) into
-background ``L`` and foreground ``S`` with BEAR, streaming it from disk, and writes ``L.npy``,
-``S.npy``, ``W.npy`` (pixels x rank), ``summary.png`` and ``summary.json`` into ``DIR``.
+``factorlab bear MOVIE [--rank R] --out DIR`` splits a movie (``.npy`` or TIFF, frames first)
+into background ``L`` and foreground ``S`` with BEAR (the rank searched unless given), streaming
+it from disk, and writes ``L.npy``, ``S.npy``, ``W.npy`` (pixels x rank), ``summary.png`` and
+``summary.json`` into ``DIR``.
 
 Every output is first written to a hidden temporary file in ``DIR`` and renamed into place only
 when all of them are complete, so an interrupted run (Ctrl-C, SIGTERM) leaves no file that looks
@@ -63,12 +64,14 @@ def _parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bear", help="robust PCA of a movie with BEAR (out of core)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     b.add_argument("movie", help=".npy or .tif/.tiff movie, frames first")
-    b.add_argument("--rank", type=_rank, default=2, help="rank of the background, or 'greedy'")
+    b.add_argument("--rank", type=_rank, default="greedy", help="rank of the background, or "
+                   "'greedy' (the default: searched as BEAR(rank=None) does)")
     b.add_argument("--out", required=True, help="output folder (created if missing)")
     b.add_argument("--epochs", type=int, default=50, help="maximum epochs (default 50)")
     b.add_argument("--batch-size", type=int, default=None, help="frames per step (default: "
                    "min(64, frames), lowered to fit --memory-budget)")
-    b.add_argument("--lr", type=float, default=None, help="Adam step (default 0.1/sqrt(pixels))")
+    b.add_argument("--lr", type=float, default=None, help="Adam step (default "
+                   "0.01/sqrt(pixels) from the PCA start)")
     b.add_argument("--memory-budget", type=float, default=1000.0,
                    help="MB for the working copies of a batch (default 1000)")
     b.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
