@@ -93,7 +93,8 @@ def settings(n_recordings, quick):
         rates = rng.uniform(10, 50, C)
         W = int(rng.choice([400, 600, 800]))
         W = max(W, 8 * K)
-        n_windows = int(rng.integers(200, 401)) if not quick else 150
+        n_windows = int(rng.integers(200, 401))
+        n_windows = 150 if quick else n_windows       # --quick: the first 4, shorter
         out.append(dict(seed=100 + i, n_neurons=C, K=K, snr_db=snr, rates=rates,
                         n_windows=n_windows, W=W))
     return out
