@@ -75,6 +75,8 @@ def _finite(value) -> bool:
         return bool(torch.isfinite(value.detach()).all())
     if isinstance(value, (list, tuple)):
         return all(_finite(v) for v in value)
+    if isinstance(value, dict):          # diagnostics returned beside a result
+        return all(_finite(v) for v in value.values())
     return bool(np.isfinite(np.asarray(value, dtype=np.complex128)).all())
 
 

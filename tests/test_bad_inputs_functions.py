@@ -37,6 +37,17 @@ def _matrix(nonneg=True, shape=(12, 8)):
     return x if nonneg else x - 0.5
 
 
+def _spike_windows():
+    """Six windows of noise with two spike shapes, a few spikes each."""
+    rng = _rng()
+    Y = 0.05 * rng.standard_normal((6, 80))
+    shapes = [np.hanning(8), -np.sin(np.linspace(0, np.pi, 8))]
+    for w in range(6):
+        for start, k in zip(rng.choice(70, 2, replace=False), (0, 1)):
+            Y[w, start:start + 8] += shapes[k]
+    return Y
+
+
 def _series():
     return _rng().standard_normal((60, 3))
 
@@ -85,6 +96,8 @@ CALLS = {
     "fista_csc": lambda: ((_rng().standard_normal(40), _rng().standard_normal((2, 5)), 0.1),
                           {"max_iter": 100}),
     "lipschitz_bound": lambda: ((_rng().standard_normal((2, 5)),), {}),
+    "spike_snippet_templates": lambda: ((_spike_windows(), 2, 8, 0.05),
+                                        {"random_state": 0}),
     "csc_objective": lambda: ((_rng().standard_normal(40), _rng().standard_normal((2, 36)),
                                _rng().standard_normal((2, 5)), 0.1), {}),
     "lasso": lambda: ((_matrix(False, (30, 5)), _rng().standard_normal(30), 0.1), {}),

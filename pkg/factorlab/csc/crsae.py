@@ -20,7 +20,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 
-from .._backend import like_input, resolve_device, to_numpy, to_torch, torch_generator
+from .._backend import (check_random_state, like_input, resolve_device, to_numpy, to_torch,
+                        torch_generator)
 from .._validate import (check_array, check_int, check_nonnegative_number, check_option,
                          check_positive)
 from ..base import ModuleEstimator, NotFittedError, TransformerMixin, resolve_dtype
@@ -627,9 +628,19 @@ def spike_snippet_templates(windows, n_filters, filter_length, sigma, threshold=
     from scipy.signal import find_peaks
     from sklearn.cluster import KMeans
 
-    Y = np.asarray(windows, dtype=np.float64)
-    C, K = int(n_filters), int(filter_length)
-    rng = np.random.default_rng(random_state)
+    Y = to_numpy(check_array(windows, "windows")).astype(np.float64, copy=False)
+    C = check_int(n_filters, "n_filters", minimum=1)
+    K = check_int(filter_length, "filter_length", minimum=1, maximum=Y.shape[1])
+    sigma = check_positive(sigma, "sigma")
+    threshold = check_positive(threshold, "threshold")
+    max_snippets = check_int(max_snippets, "max_snippets", minimum=1)
+    if n_clusters is not None:
+        n_clusters = check_int(n_clusters, "n_clusters", minimum=1)
+    merge_similarity = check_nonnegative_number(merge_similarity, "merge_similarity")
+    rng = check_random_state(random_state)
+    # scikit-learn's k-means takes an int seed: the caller's, or one drawn from its generator
+    kmeans_seed = (random_state if isinstance(random_state, (int, np.integer))
+                   else int(rng.integers(2**31 - 1)))
     padded = np.pad(Y, ((0, 0), (K, K)))
     snippets = []
     for y in padded:
@@ -644,7 +655,7 @@ def spike_snippet_templates(windows, n_filters, filter_length, sigma, threshold=
         k = min(2 * C + 2 if n_clusters is None else int(n_clusters), len(S))
         centred = S - S.mean(0)
         axes = np.linalg.svd(centred, full_matrices=False)[2][:6]
-        labels = KMeans(k, n_init=4, random_state=random_state).fit(centred @ axes.T).labels_
+        labels = KMeans(k, n_init=4, random_state=kmeans_seed).fit(centred @ axes.T).labels_
         counts = np.bincount(labels, minlength=k)
         means = []
         for j in range(k):
