@@ -85,8 +85,9 @@ def test_same_ballpark_as_sklearn_from_the_same_start(solver, sk_solver):
     W = sk.fit_transform(X, W=U0.copy(), H=V0.T.copy())
     sk_err = np.linalg.norm(X - W @ sk.components_) / np.linalg.norm(X)
     assert _svd_bound(X, 5) <= ours.loss_history[-1] <= 1.02 * sk_err
-    if solver == "mu":  # the same multiplicative update: the same iterates
-        assert ours.loss_history[-1] == pytest.approx(sk_err, rel=1e-6)
+    if solver == "mu":  # the same update, repeated on each (G, P) (accelerated MU): lower
+        assert ours.loss_history[-1] <= sk_err * (1 + 1e-9)
+
 
 
 def test_exact_low_rank_recovered_by_every_solver():
