@@ -208,7 +208,10 @@ def _update_H_apg(X, W, H, linear, steps=_INNER_H):
     """Accelerated projected gradient on ``||X - A H||^2 + <linear, H>``, ``H >= 0``; falls
     back to one plain projected gradient step (which cannot increase it) if the accelerated
     iterate ends higher than the start."""
-    step = 1.0 / (2.0 * _spectral_norm_sq(W))
+    norm_sq = _spectral_norm_sq(W)
+    if not norm_sq > 0:         # all templates zero: the onsets do not change the fit
+        return H
+    step = 1.0 / (2.0 * norm_sq)
     WtX = _correlate(W, X)
     if linear is not None:
         WtX = WtX - 0.5 * linear
