@@ -93,7 +93,9 @@ def test_default_alpha_is_too_weak_on_pbmc(pbmc):
 
 def test_hvc_nmf_at_the_bound_and_stable_at_low_rank(hvc):
     ranks = [1, 2, 3, 4]
-    ens = fl.Ensemble(fl.NMF(rank=1), ranks=ranks, replicates=3, random_state=0,
+    # restarts compared to convergence: at the default stop (tol 3e-5) one of the three rank-2
+    # restarts stops on a plateau (error 0.9070 against 0.9021, similarity 0.57)
+    ens = fl.Ensemble(fl.NMF(rank=1, tol=1e-6), ranks=ranks, replicates=3, random_state=0,
                       progress=False).fit(hvc)
     bound = fl.svd_bound(hvc, ranks)
     for r in ranks:
