@@ -29,12 +29,13 @@ Two solvers:
     projected gradient (FISTA with adaptive restart), its step from an upper bound on the
     operator norm (the templates' spectral Gram matrix over frequencies, FFT). Without the
     penalty the objective never increases (tested); with it, rescaling the onsets to unit norm
-    after each iteration changes the penalty, so the objective may rise slightly. On three planted recordings (60 neurons, 1500 frames,
-    3 sequences; ``benchmarks/convnmf_solvers.py``) it stops at a higher objective than MU on
-    all three (111, 124, 126 against 103, 87, 118) and its templates match the truth no better
+    after each iteration changes the penalty, so the objective may rise slightly. On three
+    planted recordings (60 neurons, 1500 frames, 3 sequences;
+    ``benchmarks/convnmf_solvers.py``) it stops at a higher objective than MU on all three
+    (111, 124, 126 against 103, 87, 118) and its templates match the truth no better
     (correlations 0.44-0.88 against 0.64-0.96): exact template updates from a random start
-    lock into shifted, mixed templates. MU is the
-    default; "hals" stays for starts near a solution (``init=(W0, H0)``).
+    lock into shifted, mixed templates. MU is the default; "hals" stays for starts near a
+    solution (``init=(W0, H0)``).
 
 At the end of the recording the model follows seqNMF: the data are taken to be silent for
 ``lag - 1`` frames after the last one and no sequence starts there, so a sequence that starts
