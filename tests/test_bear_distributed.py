@@ -108,8 +108,10 @@ def test_greedy_rank_search_across_processes(movie_file):
     ref = fl.BEAR(**opts).fit(movie_file)
     two = bd.bear_distributed(movie_file, 2, timeout=TIMEOUT, **opts)
     assert two.rank_ == ref.rank_ and sorted(two.rank_scores_) == sorted(ref.rank_scores_)
+    # two processes sum each batch's float32 gradient in another order, and 8 epochs of Adam
+    # grow that rounding with the rank: measured up to 2.3e-4 relative (rank 3, AMD EPYC)
     for r, score in ref.rank_scores_.items():
-        assert abs(two.rank_scores_[r] - score) < 1e-4 * score
+        assert abs(two.rank_scores_[r] - score) < 1e-3 * score
 
 
 @pytest.mark.parametrize("call, error, match", [

@@ -80,11 +80,16 @@ def test_pca_hvc_first_score_follows_the_song(hvc):
     assert shifted < 0.2                                 # measured 0.03
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_nmf_pbmc_recovers_cell_types(pbmc, seed):
+def test_nmf_pbmc_recovers_cell_types(pbmc):
+    """The best of three restarts (by error, as the chapters teach) finds the cell types.
+    About 3 restarts in 10 end in a second optimum 0.2 % worse whose components mix two types
+    (ARI 0.42; 3 of seeds 0-9 with and without extrapolation), so one seed alone may not."""
     d, E = pbmc
-    model = fl.NMF(rank=7, random_state=seed).fit(E)
-    assert adjusted_rand_score(d.labels, model.U_.argmax(axis=1)) > 0.50   # measured 0.57
+    fits = [fl.NMF(rank=7, random_state=seed).fit(E) for seed in range(3)]
+    errors = [fit.loss_history_[-1] for fit in fits]
+    best = fits[int(np.argmin(errors))]
+    assert adjusted_rand_score(d.labels, best.U_.argmax(axis=1)) > 0.50   # measured 0.58
+    assert max(errors) < 1.005 * min(errors)                             # measured 0.2 %
 
 
 def test_nmf_pbmc_marker_genes(pbmc, pbmc_rank7):

@@ -80,6 +80,63 @@ def test_anls_revives_a_dead_component_on_sparse_data_like_dense():
     np.testing.assert_allclose(Vs.numpy(), Vd.numpy(), rtol=1e-8, atol=1e-10)
 
 
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_nmf_stored_mask_equals_the_dense_fit_with_the_pattern_as_mask(solver):
+    """mask="stored": only the stored entries are observed, exactly as a boolean mask of the
+    sparsity pattern on the dense matrix (which here differs from treating the rest as 0)."""
+    Xs = _counts(seed=9)
+    Xs.data[::7] = 0.0              # explicitly stored zeros are observed zeros
+    pattern = Xs.copy()
+    pattern.data[:] = 1
+    mask = pattern.toarray().astype(bool)
+    dense = nmf(Xs.toarray(), 4, solver=solver, mask=mask, random_state=0)
+    stored = nmf(Xs, 4, solver=solver, mask="stored", random_state=0)
+    assert stored.n_iter == dense.n_iter
+    np.testing.assert_allclose(stored.loss_history, dense.loss_history, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(stored.U, dense.U, rtol=1e-7, atol=1e-9 * np.abs(dense.U).max())
+    zeros_filled = nmf(Xs, 4, solver=solver, random_state=0)
+    fitted = stored.U @ stored.V.T
+    # fitted to the observed entries only: far below what treating the rest as 0 gives there
+    err = np.linalg.norm((Xs.toarray() - fitted)[mask]) / np.linalg.norm(Xs.data)
+    err0 = np.linalg.norm((Xs.toarray() - zeros_filled.U @ zeros_filled.V.T)[mask]) / \
+        np.linalg.norm(Xs.data)
+    assert err < 0.8 * err0
+    model = fl.NMF(rank=4, solver=solver, random_state=0).fit(Xs, mask="stored")
+    np.testing.assert_allclose(model.loss_history_, stored.loss_history, rtol=1e-12)
+
+
+def test_nmf_stored_mask_revives_a_dead_component_like_the_dense_mask():
+    import importlib
+
+    nmf_module = importlib.import_module("factorlab.matrix.nmf")
+    Xs = _counts(seed=10)
+    pattern = Xs.copy()
+    pattern.data[:] = 1
+    Mf = torch.from_numpy(pattern.toarray())
+    fit = nmf(Xs, 3, solver="anls", mask="stored", random_state=0)
+    U, V = (torch.from_numpy(np.ascontiguousarray(A)) for A in (fit.U, fit.V))
+    U[:, 1], V[:, 1] = 0, 0
+    Ud, Vd, changed_d = nmf_module._revive_dead(
+        nmf_module._Data(torch.from_numpy(Xs.toarray())), Mf, U, V)
+    Us, Vs, changed_s = nmf_module._revive_dead(nmf_module._Data(Xs), pattern, U, V)
+    assert changed_d and changed_s
+    np.testing.assert_allclose(Us.numpy(), Ud.numpy(), rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(Vs.numpy(), Vd.numpy(), rtol=1e-8, atol=1e-10)
+
+
+def test_nmf_stored_mask_fits_a_matrix_whose_dense_copy_would_not_fit_in_memory():
+    """100,000 x 50,000 with 300,000 stored entries: a dense copy would be 40 GB."""
+    rng = np.random.default_rng(11)
+    m, n, nnz = 100_000, 50_000, 300_000
+    rows, cols = rng.integers(0, m, nnz), rng.integers(0, n, nnz)
+    U0, V0 = rng.gamma(1.0, 1.0, (m, 2)), rng.gamma(1.0, 1.0, (n, 2))
+    values = np.einsum("ij,ij->i", U0[rows], V0[cols])
+    Xs = scipy.sparse.csr_matrix((values, (rows, cols)), shape=(m, n))
+    Xs.sum_duplicates()
+    fit = nmf(Xs, 2, mask="stored", random_state=0, max_iter=30)
+    assert fit.U.shape == (m, 2) and fit.loss_history[-1] < fit.loss_history[0]
+
+
 @pytest.mark.parametrize("center", [True, False])
 def test_pca_sparse_equals_dense_and_is_centred_implicitly(center):
     rng = np.random.default_rng(5)
@@ -121,8 +178,9 @@ def test_sparse_is_never_densified(monkeypatch):
 
 
 @pytest.mark.parametrize("call, match", [
-    (lambda X: nmf(X, 2, mask=np.ones(X.shape, bool)), "mask is not supported with sparse"),
-    (lambda X: fl.NMF(rank=2).fit(X, mask=np.ones(X.shape, bool)), "does not take a mask"),
+    (lambda X: nmf(X, 2, mask=np.ones(X.shape, bool)), "the only mask is mask='stored'"),
+    (lambda X: fl.NMF(rank=2).fit(X, mask=np.ones(X.shape, bool)), "mask='stored'"),
+    (lambda X: nmf(X.toarray(), 2, mask="stored"), "needs a scipy.sparse X"),
     (lambda X: pca_als(X, 2, mask=np.ones(X.shape, bool)), "mask is not supported with sparse"),
     (lambda X: nmf(-X, 2), "Negative values"),
     (lambda X: nmf(X * np.nan, 2), "NaN or inf"),

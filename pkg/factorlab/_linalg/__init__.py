@@ -4,7 +4,8 @@ Private: the model modules (:mod:`factorlab.matrix`, :mod:`factorlab.tensor`, :m
 :mod:`factorlab.robust`) import from
 here, and nothing here imports from them (one-way dependencies).
 
-- :mod:`.gram`: the per-row weighted Gram matrices and right-hand sides of masked least squares.
+- :mod:`.gram`: the per-row weighted Gram matrices and right-hand sides of masked least squares,
+  and the products with the data (NumPy's BLAS on the CPU).
 - :mod:`.solve`: one symmetric (batched) normal-equation solve, exact also when singular.
 - :mod:`.hals`: the HALS column sweep of nonnegative updates (torch, and a NumPy loop for
   the small blocks of NMF on the CPU).
@@ -16,13 +17,13 @@ here, and nothing here imports from them (one-way dependencies).
 """
 
 from .axes import principal_axes, thin_svd
-from .gram import float_mask, gram_and_rhs, weighted_gram
+from .gram import blas_matmul, float_mask, gram_and_rhs, weighted_gram
 from .hals import hals_update, hals_update_numpy
 from .nnls import nnls, nnls_gram
 from .randsvd import randomized_svd
 from .revive import dead_components, revive_component
 from .solve import solve_gram
 
-__all__ = ["principal_axes", "thin_svd", "float_mask", "gram_and_rhs", "weighted_gram",
-           "hals_update", "hals_update_numpy", "randomized_svd",
+__all__ = ["principal_axes", "thin_svd", "blas_matmul", "float_mask", "gram_and_rhs",
+           "weighted_gram", "hals_update", "hals_update_numpy", "randomized_svd",
            "nnls", "nnls_gram", "dead_components", "revive_component", "solve_gram"]

@@ -96,6 +96,8 @@ class MatrixFactorization(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Est
     #: ``fit`` and ``transform`` take scipy.sparse matrices (used through products only, never
     #: densified) when True; the other models refuse them with a message saying so.
     _accepts_sparse = False
+    #: ``fit(X_sparse, mask="stored")`` fits the stored entries only (the others missing).
+    _accepts_stored_mask = False
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -120,7 +122,9 @@ class MatrixFactorization(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Est
         y : ignored
             Present so that the model can be a step of a supervised ``Pipeline``.
         mask : boolean array of X's shape, optional
-            True where an entry is observed; only those entries are fitted.
+            True where an entry is observed; only those entries are fitted. Models that take
+            sparse ``X`` with a mask (NMF) accept ``mask="stored"``: the stored entries are
+            the observed ones and the others missing, without a dense copy.
 
         Returns
         -------
@@ -129,10 +133,14 @@ class MatrixFactorization(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Est
         if isinstance(X, torch.Tensor):
             X = X.detach()  # classical solvers are not differentiated through
         if scipy.sparse.issparse(X) and self._accepts_sparse:
-            if mask is not None:
-                raise ValueError(f"{type(self).__name__} does not take a mask with sparse X: a "
-                                 "sparse matrix says which entries are zero, not which are "
-                                 "missing. Pass X.toarray() with the mask, or drop the mask.")
+            stored = isinstance(mask, str) and mask == "stored"
+            if mask is not None and not (stored and self._accepts_stored_mask):
+                hint = " (or mask='stored' to treat the entries that are not stored as " \
+                    "missing)" if self._accepts_stored_mask else ""
+                raise ValueError(f"{type(self).__name__} does not take this mask with sparse "
+                                 "X: a sparse matrix says which entries are zero, not which "
+                                 "are missing. Pass X.toarray() with the mask, or drop the "
+                                 f"mask{hint}.")
             X = self._validate_sparse(X, reset=True)
         else:
             if mask is not None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import torch
 
-from .._linalg import float_mask, gram_and_rhs, solve_gram
+from .._linalg import blas_matmul, float_mask, gram_and_rhs, solve_gram
 
 __all__ = ["float_mask", "gram_and_rhs", "solve_gram", "censored_lstsq", "masked_residual_norm",
            "loss_from_normal_equations"]
@@ -68,7 +68,7 @@ def loss_from_normal_equations(norm_sq: float, G: torch.Tensor, P: torch.Tensor,
     20.0
     """
     if G.ndim == 2:
-        quad = float(((A.T @ A) * G).sum())
+        quad = float((blas_matmul(A.T, A) * G).sum())
     else:
         quad = float(((G @ A[:, :, None])[:, :, 0] * A).sum())
     return max(norm_sq - 2 * float((P * A).sum()) + quad, 0.0)

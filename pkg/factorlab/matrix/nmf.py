@@ -16,13 +16,16 @@ Three block-coordinate solvers, all written on the normal-equation pair ``(G, P)
     entries that reach zero stay zero.
 
 Every update minimises the loss over its block (exactly for HALS columns and ANLS, via a
-majoriser for MU), so the loss history never increases.
+majoriser for MU), so the loss history never increases. HALS also extrapolates each block
+along the direction its iterates move (Ang & Gillis 2019), keeping a step only where it lowers
+the error, so the history still never increases (:class:`_Extrapolation`).
 
 Defaults (since 2026-12, issue 13): a random start and a stop once the relative error falls by
 less than ``tol = 3e-5`` in an iteration (was 1e-6), at most three HALS sweeps per product,
-chosen so that a default fit ends at an error no worse than scikit-learn's defaults, measured in
-``benchmarks/nmf_defaults.py`` against the old defaults and scikit-learn. ``X`` may be a scipy.sparse matrix: the solvers use it only through
-products, so it is never densified.
+extrapolation on, chosen so that a default fit ends at an error no worse than scikit-learn's
+defaults, measured in ``benchmarks/nmf_defaults.py`` against scikit-learn. ``X`` may be a
+scipy.sparse matrix: the solvers use it only through products, so it is never densified. On
+the CPU the products with a dense ``X`` go through NumPy's BLAS (:func:`blas_matmul`).
 """
 
 from __future__ import annotations
@@ -34,14 +37,15 @@ from tqdm.auto import tqdm
 
 from .._backend import check_random_state, like_input, to_torch
 from .._linalg import (
+    blas_matmul,
     dead_components,
     float_mask,
-    gram_and_rhs,
     hals_update,
     hals_update_numpy,
     nnls_gram,
     randomized_svd,
     revive_component,
+    weighted_gram,
 )
 from .._validate import (
     check_array,
@@ -77,6 +81,9 @@ _MAX_INNER_MU = 20
 # them faster per iteration, but worse per start: on the songbird HVC data (666 x 75, rank 10)
 # six seeds ended at a mean error of 0.7371 against 0.7353 without it. So it is 0.
 _CALL_COST = 0
+# Extrapolation (see _Extrapolation): start, growth per kept iteration, growth of its cap, and
+# the division on a refused one.
+_BETA_START, _BETA_GROW, _CAP_GROW, _BETA_SHRINK = 0.5, 1.01, 1.005, 1.5
 
 
 class _Data:
@@ -105,17 +112,32 @@ class _Data:
             self.total = float(X.sum())
             self.size = X.numel()
 
+    # Dense products are formed transposed, ``X @ B = (B^T X^T)^T``: with the thin factor on
+    # the left, OpenBLAS took 25-35 % less time on 1500 x 600 to 8000 x 2000 data (rank 12-20),
+    # and the HALS sweep wants the transposed result anyway (its rows are the columns of P).
     def matmul(self, B):
         """``X @ B``."""
         if self.sparse:
             return torch.from_numpy(np.ascontiguousarray(self.X @ B.numpy()))
-        return self.X @ B
+        return blas_matmul(B.T, self.XT).T
 
     def rmatmul(self, B):
         """``X.T @ B``."""
         if self.sparse:
             return torch.from_numpy(np.ascontiguousarray(self.X.T @ B.numpy()))
-        return self.XT @ B
+        return blas_matmul(B.T, self.X).T
+
+    def stored_residual(self, U, V) -> np.ndarray:
+        """``X - U V^T`` on the stored entries of a sparse ``X``, in its CSR order (computed
+        in chunks of 200,000 entries, so no dense or nnz x r array is built)."""
+        coo = self.X.tocoo()
+        Un, Vn = U.numpy(), V.numpy()
+        out = np.empty(coo.nnz)
+        for start in range(0, coo.nnz, 200_000):
+            part = slice(start, start + 200_000)
+            out[part] = coo.data[part] - np.einsum("ij,ij->i", Un[coo.row[part]],
+                                                   Vn[coo.col[part]])
+        return out
 
     def residual_norm(self, U, V) -> float:
         """``||X - U V^T||_F`` without forming ``U V^T`` when ``X`` is sparse."""
@@ -153,6 +175,40 @@ def _mu_block(A: torch.Tensor, G: torch.Tensor, P: torch.Tensor, sweeps: int = 1
     return A
 
 
+class _Extrapolation:
+    """Extrapolated block iterates for HALS, with a safeguard that keeps the descent.
+
+    After a block update ``A_new`` the next iterate is ``[A_new + beta (A_new - A_old)]_+``,
+    where ``A_old`` is the previous block update: a step along the direction the iterates
+    are moving, which shortens the slow tail of alternating updates (heuristic extrapolation
+    with restarts, Ang & Gillis 2019). ``beta`` grows by 1 % after each iteration whose
+    extrapolations were all kept, up to a cap that itself grows by 0.5 % to 1; when one is
+    refused, ``beta`` is divided by 1.5 and the cap falls to the refused value. Unlike the
+    paper's restart, which compares the error across iterations and so lets it rise, here an
+    extrapolated block is kept only when its error is no higher than at the start of that
+    block update (checked on the block's own normal equations, ``r^2`` work per row), else the
+    plain update is: the error never increases. On the data of ``benchmarks/nmf_defaults.py``
+    it saved 10-30 % of the iterations to scikit-learn's error.
+    """
+
+    def __init__(self, U: torch.Tensor, V: torch.Tensor):
+        self.beta, self.cap = _BETA_START, 1.0
+        self.previous = {"U": U, "V": V}
+
+    def propose(self, side: str, new: torch.Tensor) -> torch.Tensor:
+        """The extrapolated point of the block ``side`` ("U" or "V") after its update ``new``."""
+        old, self.previous[side] = self.previous[side], new
+        return (new + self.beta * (new - old)).clamp_min(0)
+
+    def end_iteration(self, kept: bool) -> None:
+        """Grow ``beta`` after an iteration whose extrapolations were kept, else shrink it."""
+        if kept:
+            self.beta = min(self.cap, _BETA_GROW * self.beta)
+            self.cap = min(1.0, _CAP_GROW * self.cap)
+        else:
+            self.cap, self.beta = self.beta, self.beta / _BETA_SHRINK
+
+
 def _nndsvd(data: _Data, rank: int, fill_zeros: bool, rng):
     """Nonnegative double SVD start (Boutsidis & Gallopoulos 2008) from a randomized SVD.
 
@@ -184,7 +240,7 @@ def _nndsvd(data: _Data, rank: int, fill_zeros: bool, rng):
     return U, V
 
 
-def _initial_factors(data, M, rank, init, rng):
+def _initial_factors(data, n_observed, rank, init, rng):
     m, n = data.shape
     if isinstance(init, (tuple, list)):
         if len(init) != 2:
@@ -198,7 +254,7 @@ def _initial_factors(data, M, rank, init, rng):
                 to_torch(V0, device=data.device, dtype=torch.float64).clone())
     check_option(init, "init", INITS)
     if init == "random":
-        mean = data.total / (m * n if M is None else float(M.sum()))
+        mean = data.total / max(n_observed, 1)
         avg = np.sqrt(max(mean, 1e-12) / rank)
         U = avg * rng.random((m, rank))
         V = avg * rng.random((n, rank))
@@ -221,48 +277,74 @@ def _revive(A: torch.Tensor) -> torch.Tensor:
     return A
 
 
-def _sparse_revive(data: _Data, U, V, rounds: int = 25):
-    """:func:`revive_component` for sparse ``X`` (two modes, both nonnegative, no mask), on
-    the implicit residual ``R = X - U V^T``: ``R v = X v - U (V^T v)``, and the start from
-    the fibres through the largest entry of ``R``, which lies on a stored entry of ``X``
-    (``U V^T >= 0`` and ``X`` is zero elsewhere). Same iterations as the dense function."""
-    X = data.X.tocoo()
-    best, idx = -np.inf, None
-    Un, Vn = U.numpy(), V.numpy()
-    for start in range(0, X.nnz, 200_000):   # residual on the stored entries, in chunks
-        rows, cols = X.row[start:start + 200_000], X.col[start:start + 200_000]
-        res = X.data[start:start + 200_000] - np.einsum("ij,ij->i", Un[rows], Vn[cols])
-        k = int(np.argmax(res))
-        if res[k] > best:
-            best, idx = float(res[k]), (int(rows[k]), int(cols[k]))
-    before = data.residual_norm(U, V) ** 2
-    if idx is None or best <= 0 or before <= 0:
+def _sparse_revive(data: _Data, U, V, pattern=None, rounds: int = 25):
+    """:func:`revive_component` for sparse ``X`` (two modes, both nonnegative).
+
+    Without ``pattern`` the residual ``R = X - U V^T`` is implicit (``R v = X v - U (V^T v)``);
+    its largest entry lies on a stored entry of ``X`` (``U V^T >= 0`` and ``X`` is zero
+    elsewhere), and the start is the pair of fibres through it. With ``pattern`` (the 0/1
+    sparse matrix of the observed, i.e. stored, entries) only those entries count: ``R`` is
+    sparse with ``X``'s pattern, and each rank-one update divides by the observed weights,
+    ``u_i = (R v)_i / sum_j P_ij v_j^2``. Same iterations as the dense function.
+    """
+    res = data.stored_residual(U, V)
+    if res.size == 0 or float(res.max()) <= 0:
         return None
-    i, j = idx
-    e_i = torch.zeros(data.shape[0], 1, dtype=torch.float64)
+    k = int(np.argmax(res))
+    coo = data.X.tocoo()
+    i, j = int(coo.row[k]), int(coo.col[k])
+    if pattern is None:
+        before = data.residual_norm(U, V) ** 2
+
+        def R_times(v):      # R v
+            return data.matmul(v[:, None])[:, 0] - U @ (V.T @ v)
+
+        def RT_times(u):     # R^T u
+            return data.rmatmul(u[:, None])[:, 0] - V @ (U.T @ u)
+
+        def weights_u(v):    # sum_j v_j^2 for every row
+            return float(v @ v) * torch.ones(data.shape[0], dtype=torch.float64)
+
+        def weights_v(u):
+            return float(u @ u) * torch.ones(data.shape[1], dtype=torch.float64)
+    else:
+        R = data.X.copy()
+        R.data = res
+        before = float(res @ res)
+
+        def product(A, b):
+            return torch.from_numpy(np.asarray(A @ b.numpy()))
+
+        def R_times(v):
+            return product(R, v)
+
+        def RT_times(u):
+            return product(R.T, u)
+
+        def weights_u(v):
+            return product(pattern, v * v)
+
+        def weights_v(u):
+            return product(pattern.T, u * u)
+    if before <= 0:
+        return None
+    e_i = torch.zeros(data.shape[0], dtype=torch.float64)
     e_i[i] = 1
-    e_j = torch.zeros(data.shape[1], 1, dtype=torch.float64)
+    e_j = torch.zeros(data.shape[1], dtype=torch.float64)
     e_j[j] = 1
-
-    def R_times(v):      # R v
-        return data.matmul(v[:, None])[:, 0] - U @ (V.T @ v)
-
-    def RT_times(u):     # R^T u
-        return data.rmatmul(u[:, None])[:, 0] - V @ (U.T @ u)
-
-    u, v = R_times(e_j[:, 0]).abs(), RT_times(e_i[:, 0]).abs()
+    u, v = R_times(e_j).abs(), RT_times(e_i).abs()
     for _ in range(rounds):
-        den = float(v @ v)
-        u = R_times(v).clamp_min(0) / den if den > 0 else torch.zeros_like(u)
-        den = float(u @ u)
-        v = RT_times(u).clamp_min(0) / den if den > 0 else torch.zeros_like(v)
-    after = before - 2 * float(u @ R_times(v)) + float(u @ u) * float(v @ v)
+        w = weights_u(v)
+        u = torch.where(w > 0, R_times(v).clamp_min(0) / w.clamp_min(1e-300), 0.0)
+        w = weights_v(u)
+        v = torch.where(w > 0, RT_times(u).clamp_min(0) / w.clamp_min(1e-300), 0.0)
+    after = before - 2 * float(u @ R_times(v)) + float(u * u @ weights_u(v))
     if not after < before * (1 - 1e-12):
         return None
     return u, v
 
 
-def _revive_dead(data, Mf, U, V):
+def _revive_dead(data, weights, U, V):
     """Re-seed every dead component (all-zero column of U or V) with the best nonnegative
     rank-one fit to the residual, where that lowers the loss (:func:`revive_component`).
     Returns the factors and whether anything changed."""
@@ -273,16 +355,25 @@ def _revive_dead(data, Mf, U, V):
     for k in torch.nonzero(dead)[:, 0].tolist():
         U[:, k], V[:, k] = 0, 0
         if data.sparse:
-            term = _sparse_revive(data, U, V)
+            term = _sparse_revive(data, U, V, pattern=weights)
         else:
             R = data.X - U @ V.T  # X is zero where unobserved
-            if Mf is not None:
-                R = R * Mf
-            term = revive_component(R, [True, True], weights=Mf)
+            if weights is not None:
+                R = R * weights
+            term = revive_component(R, [True, True], weights=weights)
         if term is not None:
             U[:, k], V[:, k] = term
             changed = True
     return U, V, changed
+
+
+def _observed_residual_norm(data, weights, U, V) -> float:
+    """``||M * (X - U V^T)||_F`` (all entries when ``weights`` is None)."""
+    if weights is None:
+        return data.residual_norm(U, V)
+    if data.sparse:
+        return float(np.linalg.norm(data.stored_residual(U, V)))
+    return float(masked_residual_norm(data.X, U, V, weights))
 
 
 def _normalise(U: torch.Tensor, V: torch.Tensor):
@@ -295,14 +386,14 @@ def _normalise(U: torch.Tensor, V: torch.Tensor):
 
 
 def nmf(X, rank, solver="hals", init="random", mask=None, max_iter=500, tol=3e-5,
-        random_state=None, progress=False) -> MatrixFit:
+        random_state=None, progress=False, extrapolate=True) -> MatrixFit:
     """Nonnegative matrix factorization ``X ≈ U V^T``, ``U, V >= 0``.
 
     Parameters
     ----------
     X : array, tensor or scipy.sparse matrix of shape (n_samples, n_features), nonnegative
         A sparse matrix is used through products ``X @ B`` and ``X.T @ B`` only (never
-        densified); the fit equals the fit of ``X.toarray()`` to rounding. No ``mask`` then.
+        densified); the fit equals the fit of ``X.toarray()`` to rounding.
     rank : int
         Number of components.
     solver : {"hals", "anls", "mu"}
@@ -321,8 +412,14 @@ def nmf(X, rank, solver="hals", init="random", mask=None, max_iter=500, tol=3e-5
         similarities and cross-validation replicates (:mod:`factorlab.assess`) would all see
         one fit. ``"nndsvda"`` reaches scikit-learn's error in fewer iterations on some data
         (see ``benchmarks/nmf_defaults.py``); use it for a single fit.
-    mask : bool array of shape X.shape, optional
+    mask : bool array of shape X.shape, or "stored" for sparse X, optional
         True = observed; the solvers then minimise the error on observed entries only, exactly.
+        With a scipy.sparse ``X``, ``mask="stored"`` makes the stored entries the observed
+        ones and all others missing (ratings, or counts where an unrecorded entry is unknown
+        rather than zero; explicitly stored zeros are observed zeros). It needs no dense
+        copy: the per-row Gram matrices come from one sparse product of the pattern
+        (``nnz r (r+1)/2`` work), and the fit equals the fit of ``X.toarray()`` with the
+        pattern as a boolean mask, to rounding.
     max_iter : int
         Maximum number of outer iterations (one update of U and one of V).
     tol : float
@@ -342,14 +439,20 @@ def nmf(X, rank, solver="hals", init="random", mask=None, max_iter=500, tol=3e-5
         Seed of the random start.
     progress : bool
         Show a tqdm progress bar.
+    extrapolate : bool
+        HALS only: step each block past its update along the direction the iterates move,
+        keeping the step only where it lowers the error (Ang & Gillis 2019; see
+        ``_Extrapolation`` in this module). On by default: 10-30 % fewer iterations to the
+        same error, and the error still never increases. False gives plain HALS.
 
     Returns
     -------
     MatrixFit
         ``U`` (samples x rank) and ``V`` (features x rank, unit-norm columns), components sorted
         by size, NumPy for NumPy input and tensors for tensor input, float32 for float32 input
-        and float64 otherwise (the arithmetic is float64); ``loss_history`` is the relative error ``||X - U V^T||_F / ||X||_F`` after each
-        iteration (observed entries only with a mask).
+        and float64 otherwise (the arithmetic is float64); ``loss_history`` is the relative
+        error ``||X - U V^T||_F / ||X||_F`` after each iteration (observed entries only with a
+        mask).
 
     Examples
     --------
@@ -361,13 +464,18 @@ def nmf(X, rank, solver="hals", init="random", mask=None, max_iter=500, tol=3e-5
     (True, True)
     """
     sparse = scipy.sparse.issparse(X)
+    stored = isinstance(mask, str) and mask == "stored"
     if sparse:
-        if mask is not None:
-            raise ValueError("mask is not supported with sparse X: a sparse matrix already says "
-                             "which entries are zero, not which are missing. Pass the dense "
-                             "X.toarray() with the mask, or drop the mask.")
+        if mask is not None and not stored:
+            raise ValueError("With sparse X the only mask is mask='stored' (the stored entries "
+                             "are the observed ones, all others missing): a sparse matrix says "
+                             "which entries are zero, not which are missing. For another mask "
+                             "pass the dense X.toarray() with it.")
         X_arr = check_sparse(X, "X", nonnegative=True, owner="NMF")
     else:
+        if stored:
+            raise ValueError("mask='stored' needs a scipy.sparse X (its stored entries are the "
+                             "observed ones); for dense X pass a boolean mask.")
         X_arr = check_array(X, "X", nonnegative=True)
         if isinstance(X_arr, torch.Tensor):
             X_arr = X_arr.detach()      # data, not a parameter: never differentiated through
@@ -376,32 +484,41 @@ def nmf(X, rank, solver="hals", init="random", mask=None, max_iter=500, tol=3e-5
     mask_arr = None if sparse else check_mask(mask, tuple(X_arr.shape))
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     tol = check_nonnegative_number(tol, "tol")
+    if not isinstance(extrapolate, (bool, np.bool_)):
+        raise TypeError(f"extrapolate must be True or False, got {extrapolate!r}.")
     rng = check_random_state(random_state)
-    M = None
+    # the observation weights of each block's normal equations (None: every entry observed):
+    # a 0/1 tensor for a dense mask, the 0/1 sparse pattern of X for mask="stored"
+    weights = weights_t = None
+    m, n = X_arr.shape
+    n_observed = m * n
     if sparse:
         data = _Data(X_arr)
+        if stored and X_arr.nnz < m * n:
+            weights = scipy.sparse.csr_matrix(
+                (np.ones(X_arr.nnz), X_arr.indices, X_arr.indptr), shape=X_arr.shape)
+            weights_t, n_observed = weights.T.tocsr(), X_arr.nnz
     else:
         Xt = to_torch(X_arr, dtype=torch.float64)
         M = None if mask_arr is None else to_torch(mask_arr).bool().to(Xt.device)
-        if M is not None and bool(M.all()):
-            M = None  # a mask that hides nothing: the (faster, identical) complete-data path
-        if M is not None:
+        if M is not None and not bool(M.all()):  # (a mask that hides nothing: the faster,
+            # identical complete-data path)
             Xt = torch.where(M, Xt, torch.zeros((), dtype=Xt.dtype, device=Xt.device))
+            weights = float_mask(M, torch.float64)  # converted once per fit
+            weights_t, n_observed = weights.T.contiguous(), float(M.sum())
         data = _Data(Xt)
-    U, V = _initial_factors(data, M, rank, init, rng)
-    Mf = float_mask(M, torch.float64)  # converted once per fit, not in every iteration
-    MfT = None if M is None else Mf.T.contiguous()
-    m, n = data.shape
+    masked = weights is not None
+    U, V = _initial_factors(data, n_observed, rank, init, rng)
     norm_sq = max(data.norm_sq, 1e-300)
     norm = np.sqrt(norm_sq)
     # how many inner sweeps one product with X is worth (see _INNER_ALPHA and _CALL_COST);
     # (the same count for sparse X, so that sparse and dense input give the same fit; a
     # masked fit's products are its batched Gram matrices, m n r (r + 1) / 2 work)
-    work = m * n * rank if M is None else m * n * rank * (rank + 1) / 2
-    fast = M is None and data.device.type == "cpu" and solver == "hals"
+    work = m * n * rank if not masked else m * n * rank * (rank + 1) / 2
+    fast = not masked and data.device.type == "cpu" and solver == "hals"
     # a torch HALS column costs several times a NumPy one; an MU repeat is one vectorised
     # block update (a few calls for the whole block), so it may repeat up to _MAX_INNER_MU times
-    call = _CALL_COST if fast or (solver == "mu" and M is None) else 5 * _CALL_COST
+    call = _CALL_COST if fast or (solver == "mu" and not masked) else 5 * _CALL_COST
     cap = _MAX_INNER_MU if solver == "mu" else _MAX_INNER
 
     def n_sweeps(rows):
@@ -410,12 +527,12 @@ def nmf(X, rank, solver="hals", init="random", mask=None, max_iter=500, tol=3e-5
     sweeps_u, sweeps_v = n_sweeps(m), n_sweeps(n)
 
     def normal_equations(A, side):
-        # (G, P) of the block that A's partner is: P = X B or X^T B
-        if M is None:
-            return A.T @ A, data.matmul(A) if side == "U" else data.rmatmul(A)
-        if side == "U":
-            return gram_and_rhs(data.X, A, Mf, zeroed=True)
-        return gram_and_rhs(data.XT, A, MfT, zeroed=True)
+        # (G, P) of the block that A's partner is: P = X B or X^T B (X is zero where
+        # unobserved, so that is M * X times B), G = B^T B or B^T diag(M_i) B per row
+        P = data.matmul(A) if side == "U" else data.rmatmul(A)
+        if not masked:
+            return blas_matmul(A.T, A), P
+        return weighted_gram(weights if side == "U" else weights_t, A), P
 
     def update(A, G, P, sweeps):
         if solver == "hals":
@@ -425,26 +542,43 @@ def nmf(X, rank, solver="hals", init="random", mask=None, max_iter=500, tol=3e-5
             return nnls_gram(G, P, init=A)
         return _mu_block(A, G, P, sweeps, inner_tol=_INNER_TOL)
 
-    if M is None:
-        prev = data.residual_norm(U, V) / norm
-    else:
-        prev = float(masked_residual_norm(data.X, U, V, Mf)) / norm
-    history, converged, it = [], False, 0
+    extrap = _Extrapolation(U, V) if extrapolate and solver == "hals" else None
+
+    def block_loss(G, P, A):  # ||M * (X - B A^T)||^2 for any A, from the block's (G, P)
+        return loss_from_normal_equations(norm_sq, G, P, A)
+
+    history, converged, it, prev = [], False, 0, None
     bar = tqdm(range(1, max_iter + 1), disable=not progress, desc=f"NMF ({solver})")
     for it in bar:
         G, P = normal_equations(V, "U")
-        U = update(U, G, P, sweeps_u)
+        if prev is None:  # the error of the start, from the first block's (G, P)
+            prev = np.sqrt(block_loss(G, P, U) / norm_sq)
+        new = update(U, G, P, sweeps_u)
+        if extrap is not None:
+            # keep the extrapolated U only if it is no worse than the block's start
+            candidate = extrap.propose("U", new)
+            accepted = block_loss(G, P, candidate) <= prev ** 2 * norm_sq
+            new = candidate if accepted else new
+        U = new
         G, P = normal_equations(U, "V")
-        V = update(V, G, P, sweeps_v)
+        new = update(V, G, P, sweeps_v)
         # ||M * (X - U V^T)||^2 from the last block's (G, P): no reconstruction
-        loss = np.sqrt(loss_from_normal_equations(norm_sq, G, P, V) / norm_sq)
+        loss_sq = block_loss(G, P, new)
+        if extrap is not None:
+            candidate = extrap.propose("V", new)
+            candidate_sq = block_loss(G, P, candidate)
+            accepted_v = candidate_sq <= block_loss(G, P, V)
+            if accepted_v:
+                new, loss_sq = candidate, candidate_sq
+            extrap.end_iteration(accepted and accepted_v)
+        V = new
+        loss = np.sqrt(loss_sq / norm_sq)
         revived = False
         if solver == "anls":
             # exact NNLS keeps a dead component dead (HALS' _revive handles its own)
-            U, V, revived = _revive_dead(data, Mf, U, V)
+            U, V, revived = _revive_dead(data, weights, U, V)
             if revived:
-                loss = (data.residual_norm(U, V) if M is None else
-                        float(masked_residual_norm(data.X, U, V, Mf))) / norm
+                loss = _observed_residual_norm(data, weights, U, V) / norm
         history.append(loss)
         if progress:
             bar.set_postfix(error=f"{loss:.4g}")
@@ -476,6 +610,8 @@ class NMF(MatrixFactorization):
         (see :func:`nmf`).
     random_state : int, numpy Generator or None
     progress : bool, default False
+    extrapolate : bool, default True
+        HALS only: extrapolated block updates that keep the descent (see :func:`nmf`).
 
     Attributes
     ----------
@@ -493,8 +629,8 @@ class NMF(MatrixFactorization):
     Notes
     -----
     ``fit`` takes dense arrays, tensors and scipy.sparse matrices (no mask with the latter;
-    see :func:`nmf`). ``transform`` solves a nonnegative least-squares problem per new row against the fixed
-    ``V_`` (block principal pivoting).
+    see :func:`nmf`). ``transform`` solves a nonnegative least-squares problem per new row
+    against the fixed ``V_`` (block principal pivoting).
 
     Examples
     --------
@@ -511,9 +647,10 @@ class NMF(MatrixFactorization):
     _nonnegative = True
     _positive_only = True
     _accepts_sparse = True
+    _accepts_stored_mask = True
 
     def __init__(self, rank=2, solver="hals", init="random", max_iter=500, tol=3e-5,
-                 random_state=None, progress=False):
+                 random_state=None, progress=False, extrapolate=True):
         self.rank = rank
         self.solver = solver
         self.init = init
@@ -521,8 +658,9 @@ class NMF(MatrixFactorization):
         self.tol = tol
         self.random_state = random_state
         self.progress = progress
+        self.extrapolate = extrapolate
 
     def _fit(self, X, mask):
         return nmf(X, self.rank, solver=self.solver, init=self.init, mask=mask,
                    max_iter=self.max_iter, tol=self.tol, random_state=self.random_state,
-                   progress=self.progress)
+                   progress=self.progress, extrapolate=self.extrapolate)
