@@ -138,5 +138,3 @@ def test_masks_with_sparse_data_are_refused_clearly():
         nmf(Xs, 2, mask=mask)
     with pytest.raises(ValueError, match="mask is not supported with sparse X"):
         pca_als(Xs, 2, mask=mask)
-    with pytest.raises(ValueError, match="does not take this mask"):   # PCA: no "stored"
-        fl.PCA(rank=2).fit(Xs, mask="stored")

@@ -138,6 +138,28 @@ def test_nmf_stored_mask_fits_a_matrix_whose_dense_copy_would_not_fit_in_memory(
 
 
 @pytest.mark.parametrize("center", [True, False])
+def test_pca_stored_mask_equals_the_dense_fit_with_the_pattern_as_mask(center):
+    rng = np.random.default_rng(12)
+    Xs = scipy.sparse.random(150, 40, density=0.3, format="csr", random_state=12,
+                             data_rvs=lambda k: rng.standard_normal(k) + 2.0)
+    mask = np.zeros(Xs.shape, bool)
+    mask[Xs.nonzero()] = True
+    dense = pca_als(Xs.toarray(), 3, center=center, mask=mask, random_state=0)
+    stored = pca_als(Xs, 3, center=center, mask="stored", random_state=0)
+    assert stored.n_iter == dense.n_iter
+    np.testing.assert_allclose(stored.loss_history, dense.loss_history, rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(stored.U, dense.U, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(stored.V, dense.V, rtol=1e-6, atol=1e-8)
+    if center:   # the means of the stored entries, not of the zero-filled columns
+        np.testing.assert_allclose(stored.mean, np.nanmean(np.where(mask, Xs.toarray(), np.nan),
+                                                          0), rtol=1e-12)
+    model = fl.PCA(rank=3, center=center, random_state=0).fit(Xs, mask="stored")
+    ref = fl.PCA(rank=3, center=center, random_state=0).fit(Xs.toarray(), mask=mask)
+    np.testing.assert_allclose(model.explained_variance_ratio_, ref.explained_variance_ratio_,
+                               rtol=1e-8)
+
+
+@pytest.mark.parametrize("center", [True, False])
 def test_pca_sparse_equals_dense_and_is_centred_implicitly(center):
     rng = np.random.default_rng(5)
     Xs = scipy.sparse.random(150, 40, density=0.2, format="csr", random_state=5,
@@ -182,6 +204,9 @@ def test_sparse_is_never_densified(monkeypatch):
     (lambda X: fl.NMF(rank=2).fit(X, mask=np.ones(X.shape, bool)), "mask='stored'"),
     (lambda X: nmf(X.toarray(), 2, mask="stored"), "needs a scipy.sparse X"),
     (lambda X: pca_als(X, 2, mask=np.ones(X.shape, bool)), "mask is not supported with sparse"),
+    (lambda X: pca_als(X.toarray(), 2, mask="stored"), "needs a scipy.sparse X"),
+    (lambda X: pca_als(scipy.sparse.csr_matrix(np.eye(6)[:, :5]), 2, mask="stored"),
+     "without any stored"),
     (lambda X: nmf(-X, 2), "Negative values"),
     (lambda X: nmf(X * np.nan, 2), "NaN or inf"),
     (lambda X: fl.NMF(rank=2).fit(X).transform(X[:, :3]), "features"),

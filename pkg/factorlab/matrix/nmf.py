@@ -431,10 +431,11 @@ def nmf(X, rank, solver="hals", init="random", mask=None, max_iter=500, tol=3e-5
         flattens early. A projected-gradient test like scikit-learn's was tried and rejected:
         measured against its first value it depends on the start (from a random start it never
         fell below 1e-5 in 300 iterations on data whose error had settled). Lower ``tol`` to
-        polish a fit, and to compare restarts (``Ensemble``, ``similarity``): at 3e-5 one of
-        five rank-2 restarts on the songbird HVC data stopped on a plateau (error 0.9071
-        against 0.9021, similarity 0.54 to the best; chapter 4 prints it); at 1e-6 all five
-        agree.
+        polish a fit, and to compare restarts (``Ensemble``, ``similarity``): at 3e-5 with
+        plain HALS (``extrapolate=False``) one of five rank-2 restarts on the songbird HVC
+        data stopped on a plateau (error 0.9071 against 0.9021, similarity 0.54 to the best;
+        chapter 4 prints it). The extrapolated default passed that plateau, but no stop on a
+        small decrease can promise to; at 1e-6 all five agree either way.
     random_state : int, numpy Generator, RandomState or None
         Seed of the random start.
     progress : bool

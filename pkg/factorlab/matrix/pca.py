@@ -22,7 +22,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .._backend import check_random_state, like_input, to_torch
-from .._linalg import float_mask, gram_and_rhs, principal_axes, solve_gram
+from .._linalg import float_mask, gram_and_rhs, principal_axes, solve_gram, weighted_gram
 from .._validate import (
     check_array,
     check_int,
@@ -61,19 +61,59 @@ class _CentredSparse:
         return out if self.mean is None else out - self.mean[:, None] * B.sum(0)[None, :]
 
 
+class _StoredSparse:
+    """A scipy.sparse ``X`` whose stored entries are the observed ones (``mask="stored"``):
+    the centred values on the same pattern (means over each column's stored entries), their
+    transpose and the 0/1 pattern, all sparse, so that the masked normal equations of
+    :func:`pca_als` never touch an unstored entry."""
+
+    def __init__(self, X, center: bool):
+        m, n = X.shape
+        counts = np.bincount(X.indices, minlength=n)
+        if (counts == 0).any() or (np.diff(X.indptr) == 0).any():
+            raise ValueError("mask='stored' leaves a row or a column of X without any stored "
+                             "(observed) entry; drop that row/column or store at least one "
+                             "entry in it.")
+        values = X.data.astype(np.float64)
+        self.mean = None
+        if center:
+            mean = np.bincount(X.indices, weights=values, minlength=n) / counts
+            values = values - mean[X.indices]
+            self.mean = torch.from_numpy(mean)
+        self.X = scipy.sparse.csr_matrix((values, X.indices, X.indptr), shape=X.shape)
+        self.pattern = scipy.sparse.csr_matrix((np.ones(X.nnz), X.indices, X.indptr),
+                                               shape=X.shape)
+        self.XT, self.patternT = self.X.T.tocsr(), self.pattern.T.tocsr()
+        self.shape, self.norm_sq = X.shape, float(values @ values)
+
+    def normal_equations(self, B, side):
+        """``(G, P)`` of the U-step (``side="U"``, ``B = V``) or the V-step (``B = U``)."""
+        X, W = (self.X, self.pattern) if side == "U" else (self.XT, self.patternT)
+        return weighted_gram(W, B), torch.from_numpy(np.ascontiguousarray(X @ B.numpy()))
+
+
 def _prepare(X, mask, rank, center):
     """Validate inputs; return float64 tensors (data with masked entries zeroed), mask, mean.
 
-    A scipy.sparse ``X`` comes back as a :class:`_CentredSparse` (no mask allowed)."""
+    A scipy.sparse ``X`` comes back as a :class:`_CentredSparse`, or with ``mask="stored"``
+    as a :class:`_StoredSparse` (the mask is then None: the object carries it)."""
+    stored = isinstance(mask, str) and mask == "stored"
     if scipy.sparse.issparse(X):
-        if mask is not None:
+        if mask is not None and not stored:
             raise ValueError("mask is not supported with sparse X: a sparse matrix says which "
                              "entries are zero, not which are missing. Pass X.toarray() with "
-                             "the mask, or drop the mask.")
+                             "the mask, drop the mask, or pass mask='stored' to make the "
+                             "stored entries the observed ones.")
         Xs = check_sparse(X, "X")
         rank = check_rank(rank, tuple(Xs.shape))
-        data = _CentredSparse(Xs, center)
+        if stored and Xs.nnz < Xs.shape[0] * Xs.shape[1]:
+            data = _StoredSparse(Xs, center)
+        else:
+            data = _CentredSparse(Xs, center)
         return data, None, rank, data.mean
+    if stored:
+        raise ValueError("mask='stored' needs a scipy.sparse X (its stored entries are the "
+                         "observed ones); for dense X pass a boolean mask.")
     X_arr = check_array(X, "X")
     rank = check_rank(rank, tuple(X_arr.shape))
     mask_arr = check_mask(mask, tuple(X_arr.shape))
@@ -123,15 +163,18 @@ def pca_als(X, rank, center=True, mask=None, max_iter=500, tol=1e-9, loss_tol=1e
     ----------
     X : array, tensor or scipy.sparse matrix of shape (n_samples, n_features)
         A sparse matrix is centred implicitly (products ``X @ B - 1 (mu^T B)``), so neither it
-        nor its (dense) centred version is ever densified; no ``mask`` then.
+        nor its (dense) centred version is ever densified.
     rank : int
         Number of components, ``1 <= rank <= min(X.shape)``.
     center : bool
         Remove the column means first (PCA proper); otherwise factorise ``X`` itself.
-    mask : bool array of shape X.shape, optional
+    mask : bool array of shape X.shape, or "stored" for sparse X, optional
         True = observed. Each ALS step is then an exact censored least-squares solve (one small
         system per row/column). The means are then taken over observed entries, once, before
-        fitting (they are not re-estimated jointly with the factors).
+        fitting (they are not re-estimated jointly with the factors). With a scipy.sparse
+        ``X``, ``mask="stored"`` makes the stored entries the observed ones (the others
+        missing) without a dense copy: the same fit as ``X.toarray()`` with the pattern as a
+        boolean mask, to rounding.
     max_iter : int
         Maximum number of ALS sweeps (one update of U and one of V).
     tol : float
@@ -174,7 +217,9 @@ def pca_als(X, rank, center=True, mask=None, max_iter=500, tol=1e-9, loss_tol=1e
     tol = check_nonnegative_number(tol, "tol")
     loss_tol = check_nonnegative_number(loss_tol, "loss_tol")
     rng = check_random_state(random_state)
-    sparse = isinstance(Xt, _CentredSparse)
+    sparse = isinstance(Xt, (_CentredSparse, _StoredSparse))
+    stored = isinstance(Xt, _StoredSparse)
+    masked = M is not None or stored
     device = torch.device("cpu") if sparse else Xt.device
     V = torch.from_numpy(rng.standard_normal((Xt.shape[1], rank))).to(device)
     # masked entries of Xt are already zero
@@ -186,7 +231,10 @@ def pca_als(X, rank, center=True, mask=None, max_iter=500, tol=1e-9, loss_tol=1e
     Xtt = None if sparse else Xt.T.contiguous()
     history, converged, it, prev = [], False, 0, np.inf
     for it in tqdm(range(1, max_iter + 1), disable=not progress, desc="PCA-ALS"):
-        if sparse:
+        if stored:
+            U = solve_gram(*Xt.normal_equations(V, "U"))
+            G, P = Xt.normal_equations(U, "V")
+        elif sparse:
             U = solve_gram(V.T @ V, Xt.matmul(V))
             G, P = U.T @ U, Xt.rmatmul(U)
         else:
@@ -197,7 +245,7 @@ def pca_als(X, rank, center=True, mask=None, max_iter=500, tol=1e-9, loss_tol=1e
         loss = np.sqrt(loss_from_normal_equations(norm_sq, G, P, V) / max(norm_sq, 1e-300))
         history.append(loss)
         Q_new = torch.linalg.qr(V)[0]
-        if _subspace_change(Q_old, Q_new) < tol or (M is not None and loss_tol > 0
+        if _subspace_change(Q_old, Q_new) < tol or (masked and loss_tol > 0
                                                     and prev - loss < loss_tol * prev):
             converged = True
             break
@@ -256,7 +304,8 @@ class PCA(MatrixFactorization):
     Notes
     -----
     ``fit`` and ``transform`` take scipy.sparse matrices too, centred implicitly (never
-    densified; no mask then, see :func:`pca_als`).
+    densified); ``fit(X_sparse, mask="stored")`` fits the stored entries only (see
+    :func:`pca_als`).
 
     Examples
     --------
@@ -271,6 +320,7 @@ class PCA(MatrixFactorization):
 
     _scale_carrier = "U"   # quadratic loss, no penalty: scale-equivariant
     _accepts_sparse = True
+    _accepts_stored_mask = True
 
     def __init__(self, rank=2, center=True, max_iter=500, tol=1e-9, loss_tol=1e-6,
                  random_state=None, progress=False):
@@ -292,7 +342,7 @@ class PCA(MatrixFactorization):
         s = torch.linalg.norm(U, dim=0)
         Xt = _prepare(X, mask, 1, self.center)[0]
         # masked entries of Xt are zero
-        total = Xt.norm_sq if isinstance(Xt, _CentredSparse) else \
+        total = Xt.norm_sq if isinstance(Xt, (_CentredSparse, _StoredSparse)) else \
             float(torch.linalg.norm(Xt)) ** 2
         s_np = s.cpu().numpy()
         self.singular_values_ = s_np
