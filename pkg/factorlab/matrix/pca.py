@@ -185,8 +185,8 @@ def pca_als(X, rank, center=True, mask=None, max_iter=500, tol=1e-9, loss_tol=1e
         by less than ``loss_tol`` (relatively) in one sweep. The default 1e-6 settles the
         error to about 4 digits (about 100 sweeps for a noisy 500 x 300 matrix with 10 %
         missing at a rank above the true one, the fixed budget often used for speckled
-        cross-validation); lower it (e.g. 1e-12) to polish a masked fit. Complete data stop on ``tol`` alone, so they
-        still reach the truncated SVD to ~1e-8.
+        cross-validation); lower it (e.g. 1e-12) to polish a masked fit. Complete data stop
+        on ``tol`` alone, so they still reach the truncated SVD to ~1e-8.
     random_state : int, numpy Generator, RandomState or None
         Seed of the Gaussian starting ``V``.
     progress : bool
@@ -197,9 +197,9 @@ def pca_als(X, rank, center=True, mask=None, max_iter=500, tol=1e-9, loss_tol=1e
     MatrixFit
         ``U`` (scores, samples x rank) and ``V`` (orthonormal principal axes, features x rank),
         components ordered by explained variance (NumPy for NumPy input, tensors for tensor
-        input; float32 for float32 input, float64 otherwise); ``loss_history`` holds the relative error
-        ``||Xc - U V^T||_F / ||Xc||_F`` of the (centred) data after each sweep; ``mean`` the
-        column means (``None`` when ``center=False``).
+        input; float32 for float32 input, float64 otherwise); ``loss_history`` holds the
+        relative error ``||Xc - U V^T||_F / ||Xc||_F`` of the (centred) data after each
+        sweep; ``mean`` the column means (``None`` when ``center=False``).
 
     Examples
     --------
