@@ -12,11 +12,11 @@ __all__ = ["blas_matmul", "float_mask", "weighted_gram", "gram_and_rhs"]
 def blas_matmul(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
     """``A @ B``, through NumPy's BLAS for CPU tensors that autograd does not track.
 
-    The same product, faster on the CPU: torch's CPU wheel multiplies with MKL, which on AMD
-    processors (the 2-core machines of this project's CI) took 1.3-2.8x OpenBLAS's time for
+    The same product, faster on the CPU: torch's CPU wheel multiplies with MKL, which on an
+    AMD EPYC (the project's 2-core development machines) took 1.2-3.5x OpenBLAS's time for
     the float64 products of the factorizations, ``(m, n) x (n, r)`` with ``r`` ~ 10-20, and
-    4x for small ones (500 x 200 x 10), where torch's per-call cost dominates. Measured in
-    ``benchmarks/nmf_defaults.py`` (section "products"). NumPy views the tensors' memory, so
+    3x for small ones (500 x 200 x 10), where torch's per-call cost dominates. Measured in
+    ``benchmarks/nmf_defaults.py`` (section "Products"); MKL on Intel processors was not. NumPy views the tensors' memory, so
     nothing is copied. Anything else (GPU tensors, tensors that need gradients, mixed dtypes)
     is multiplied by torch.
 

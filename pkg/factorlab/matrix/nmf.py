@@ -188,7 +188,8 @@ class _Extrapolation:
     extrapolated block is kept only when its error is no higher than at the start of that
     block update (checked on the block's own normal equations, ``r^2`` work per row), else the
     plain update is: the error never increases. On the data of ``benchmarks/nmf_defaults.py``
-    it saved 10-30 % of the iterations to scikit-learn's error.
+    it saved 6-42 % of the iterations at the default stop, and fewer real-data fits stopped
+    short of convergence (PBMC: 5 of 70 against 18 of 70; songbird HVC: 3 against 9).
     """
 
     def __init__(self, U: torch.Tensor, V: torch.Tensor):
@@ -443,8 +444,8 @@ def nmf(X, rank, solver="hals", init="random", mask=None, max_iter=500, tol=3e-5
     extrapolate : bool
         HALS only: step each block past its update along the direction the iterates move,
         keeping the step only where it lowers the error (Ang & Gillis 2019; see
-        ``_Extrapolation`` in this module). On by default: 10-30 % fewer iterations to the
-        same error, and the error still never increases. False gives plain HALS.
+        ``_Extrapolation`` in this module). On by default: 6-42 % fewer iterations at the
+        default stop, and the error still never increases. False gives plain HALS.
 
     Returns
     -------
@@ -502,8 +503,8 @@ def nmf(X, rank, solver="hals", init="random", mask=None, max_iter=500, tol=3e-5
     else:
         Xt = to_torch(X_arr, dtype=torch.float64)
         M = None if mask_arr is None else to_torch(mask_arr).bool().to(Xt.device)
-        if M is not None and not bool(M.all()):  # (a mask that hides nothing: the faster,
-            # identical complete-data path)
+        # (a mask that hides nothing takes the faster, identical complete-data path)
+        if M is not None and not bool(M.all()):
             Xt = torch.where(M, Xt, torch.zeros((), dtype=Xt.dtype, device=Xt.device))
             weights = float_mask(M, torch.float64)  # converted once per fit
             weights_t, n_observed = weights.T.contiguous(), float(M.sum())
@@ -629,8 +630,8 @@ class NMF(MatrixFactorization):
 
     Notes
     -----
-    ``fit`` takes dense arrays, tensors and scipy.sparse matrices (no mask with the latter;
-    see :func:`nmf`). ``transform`` solves a nonnegative least-squares problem per new row
+    ``fit`` takes dense arrays, tensors and scipy.sparse matrices (with the latter the only
+    mask is ``mask="stored"``, see :func:`nmf`). ``transform`` solves a nonnegative least-squares problem per new row
     against the fixed ``V_`` (block principal pivoting).
 
     Examples
