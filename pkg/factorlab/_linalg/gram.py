@@ -16,8 +16,8 @@ def blas_matmul(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
     AMD EPYC (the project's 2-core development machines) took 1.2-3.5x OpenBLAS's time for
     the float64 products of the factorizations, ``(m, n) x (n, r)`` with ``r`` ~ 10-20, and
     3x for small ones (500 x 200 x 10), where torch's per-call cost dominates. Measured in
-    ``benchmarks/nmf_defaults.py`` (section "Products"); MKL on Intel processors was not. NumPy views the tensors' memory, so
-    nothing is copied. Anything else (GPU tensors, tensors that need gradients, mixed dtypes)
+    ``benchmarks/nmf_defaults.py`` (section "Products"); MKL on Intel processors was not.
+    NumPy views the tensors' memory, so nothing is copied. Anything else (GPU tensors, tensors that need gradients, mixed dtypes)
     is multiplied by torch.
 
     Examples

@@ -631,8 +631,8 @@ class NMF(MatrixFactorization):
     Notes
     -----
     ``fit`` takes dense arrays, tensors and scipy.sparse matrices (with the latter the only
-    mask is ``mask="stored"``, see :func:`nmf`). ``transform`` solves a nonnegative least-squares problem per new row
-    against the fixed ``V_`` (block principal pivoting).
+    mask is ``mask="stored"``, see :func:`nmf`). ``transform`` solves a nonnegative
+    least-squares problem per new row against the fixed ``V_`` (block principal pivoting).
 
     Examples
     --------
