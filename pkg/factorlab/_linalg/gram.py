@@ -17,8 +17,8 @@ def blas_matmul(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
     the float64 products of the factorizations, ``(m, n) x (n, r)`` with ``r`` ~ 10-20, and
     3x for small ones (500 x 200 x 10), where torch's per-call cost dominates. Measured in
     ``benchmarks/nmf_defaults.py`` (section "Products"); MKL on Intel processors was not.
-    NumPy views the tensors' memory, so nothing is copied. Anything else (GPU tensors, tensors that need gradients, mixed dtypes)
-    is multiplied by torch.
+    NumPy views the tensors' memory, so nothing is copied. Anything else (GPU tensors,
+    tensors that need gradients, mixed dtypes) is multiplied by torch.
 
     Examples
     --------
