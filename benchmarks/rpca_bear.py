@@ -23,9 +23,8 @@ Settings: IALM with Lin et al.'s defaults (float64, tol 1e-7); PCP with the LRSL
 Table 1 (beta = 0.25/mean|Y|, tol 1e-5, float64); GoDec rank 2, tau from the noise (float64);
 BEAR rank 2 with factorlab's other defaults (float32, lr 0.01/sqrt(pixels), batch 64, up to 50
 epochs with early stopping, PCA start) and, for comparison, the paper's random start (lr
-0.1/sqrt(pixels)). The in-memory tables in results/rpca_bear.txt were re-run on 2026-12-04
-(closed-form training step); its out-of-core figures (2026-11-25) predate that step, which takes
-about half the old step's time per epoch (see bear_defaults.py), so they overstate BEAR's time.
+0.1/sqrt(pixels)). results/rpca_bear.txt holds runs of 2026-12-04 (closed-form training step)
+and, for the out-of-core memory fix, two older runs of 2026-11-25 that predate that step.
 """
 
 from __future__ import annotations
