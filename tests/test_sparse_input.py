@@ -134,7 +134,9 @@ def test_nmf_stored_mask_fits_a_matrix_whose_dense_copy_would_not_fit_in_memory(
     Xs = scipy.sparse.csr_matrix((values, (rows, cols)), shape=(m, n))
     Xs.sum_duplicates()
     fit = nmf(Xs, 2, mask="stored", random_state=0, max_iter=30)
-    assert fit.U.shape == (m, 2) and fit.loss_history[-1] < fit.loss_history[0]
+    # error on the stored entries of an exact rank-2 model, about 3 per row: measured 0.039
+    # (the same fit with the unstored entries taken as zeros: 0.998)
+    assert fit.U.shape == (m, 2) and fit.loss_history[-1] < 0.1
 
 
 @pytest.mark.parametrize("center", [True, False])
@@ -203,7 +205,8 @@ def test_sparse_is_never_densified(monkeypatch):
     (lambda X: nmf(X, 2, mask=np.ones(X.shape, bool)), "the only mask is mask='stored'"),
     (lambda X: fl.NMF(rank=2).fit(X, mask=np.ones(X.shape, bool)), "mask='stored'"),
     (lambda X: nmf(X.toarray(), 2, mask="stored"), "needs a scipy.sparse X"),
-    (lambda X: pca_als(X, 2, mask=np.ones(X.shape, bool)), "mask is not supported with sparse"),
+    (lambda X: pca_als(X, 2, mask=np.ones(X.shape, bool)), "the only mask is mask='stored'"),
+    (lambda X: fl.PCA(rank=2).fit(X.toarray(), mask="stored"), "needs a scipy.sparse X"),
     (lambda X: pca_als(X.toarray(), 2, mask="stored"), "needs a scipy.sparse X"),
     (lambda X: pca_als(scipy.sparse.csr_matrix(np.eye(6)[:, :5]), 2, mask="stored"),
      "without any stored"),

@@ -18,6 +18,7 @@ from ._backend import to_numpy
 __all__ = [
     "check_array",
     "check_sparse",
+    "check_sparse_mask",
     "check_mask",
     "check_rank",
     "check_positive",
@@ -194,6 +195,31 @@ def check_sparse(X, name: str = "X", nonnegative: bool = False, owner: str | Non
                          f"model, but its minimum is {float(out.data.min()):.3g}. Shift or clip "
                          "the data, or use a model that allows signs (PCA, semi-NMF).")
     return out
+
+
+def check_sparse_mask(mask, X) -> bool:
+    """Whether ``mask`` is ``"stored"``: the stored entries of a scipy.sparse ``X`` are the
+    observed ones, all others missing. ``None`` and boolean arrays give False (a dense ``X``
+    then takes its array mask as usual); the only mask a sparse ``X`` takes is ``"stored"``.
+
+    Examples
+    --------
+    >>> import scipy.sparse
+    >>> X = scipy.sparse.eye(2, format="csr")
+    >>> check_sparse_mask("stored", X), check_sparse_mask(None, X)
+    (True, False)
+    """
+    stored = isinstance(mask, str) and mask == "stored"
+    if scipy.sparse.issparse(X):
+        if mask is not None and not stored:
+            raise ValueError("With sparse X the only mask is mask='stored' (the stored entries "
+                             "are the observed ones, all others missing): a sparse matrix says "
+                             "which entries are zero, not which are missing. For another mask "
+                             "pass the dense X.toarray() with it.")
+    elif stored:
+        raise ValueError("mask='stored' needs a scipy.sparse X (its stored entries are the "
+                         "observed ones); for dense X pass a boolean mask.")
+    return stored
 
 
 def check_mask(mask, shape: tuple[int, ...], name: str = "mask"):

@@ -17,7 +17,7 @@ here, and nothing here imports from them (one-way dependencies).
 """
 
 from .axes import principal_axes, thin_svd
-from .gram import blas_matmul, float_mask, gram_and_rhs, weighted_gram
+from .gram import blas_matmul, float_mask, gram_and_rhs, sparse_pattern, weighted_gram
 from .hals import hals_update, hals_update_numpy
 from .nnls import nnls, nnls_gram
 from .randsvd import randomized_svd
@@ -25,5 +25,6 @@ from .revive import dead_components, revive_component
 from .solve import solve_gram
 
 __all__ = ["principal_axes", "thin_svd", "blas_matmul", "float_mask", "gram_and_rhs",
-           "weighted_gram", "hals_update", "hals_update_numpy", "randomized_svd",
-           "nnls", "nnls_gram", "dead_components", "revive_component", "solve_gram"]
+           "sparse_pattern", "weighted_gram", "hals_update", "hals_update_numpy",
+           "randomized_svd", "nnls", "nnls_gram", "dead_components", "revive_component",
+           "solve_gram"]

@@ -6,7 +6,8 @@ import numpy as np
 import scipy.sparse
 import torch
 
-__all__ = ["blas_matmul", "float_mask", "weighted_gram", "gram_and_rhs"]
+__all__ = ["blas_matmul", "float_mask", "sparse_pattern",
+           "weighted_gram", "gram_and_rhs"]
 
 
 def blas_matmul(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
@@ -47,6 +48,19 @@ def float_mask(mask: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor | 
     if mask is None or mask.dtype == dtype:
         return mask
     return mask.to(dtype)
+
+
+def sparse_pattern(X) -> scipy.sparse.csr_matrix:
+    """The 0/1 float64 CSR matrix of a CSR matrix's stored entries (explicit zeros included):
+    the observation weights of ``mask="stored"``.
+
+    Examples
+    --------
+    >>> import scipy.sparse
+    >>> sparse_pattern(scipy.sparse.csr_matrix([[0.0, 3.0], [2.0, 0.0]])).toarray().tolist()
+    [[0.0, 1.0], [1.0, 0.0]]
+    """
+    return scipy.sparse.csr_matrix((np.ones(X.nnz), X.indices, X.indptr), shape=X.shape)
 
 
 def weighted_gram(weights: torch.Tensor, A: torch.Tensor) -> torch.Tensor:

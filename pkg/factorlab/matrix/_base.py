@@ -27,7 +27,8 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin
 
 from .._backend import like_input, to_numpy, to_torch
 from .._linalg import nnls_gram, solve_gram
-from .._validate import check_array, check_mask, check_sparse, hide_unobserved
+from .._validate import (check_array, check_mask, check_sparse, check_sparse_mask,
+                         hide_unobserved)
 from ..base import Estimator, TransformerMixin, cast_like_input_dtype, result_dtype
 
 __all__ = ["MatrixFit", "MatrixFactorization", "relative_error"]
@@ -95,9 +96,8 @@ class MatrixFactorization(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Est
     _nonnegative = False
     #: ``fit`` and ``transform`` take scipy.sparse matrices (used through products only, never
     #: densified) when True; the other models refuse them with a message saying so.
+    #: They then also take ``mask="stored"`` (the stored entries observed, the rest missing).
     _accepts_sparse = False
-    #: ``fit(X_sparse, mask="stored")`` fits the stored entries only (the others missing).
-    _accepts_stored_mask = False
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -123,7 +123,7 @@ class MatrixFactorization(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Est
             Present so that the model can be a step of a supervised ``Pipeline``.
         mask : boolean array of X's shape, optional
             True where an entry is observed; only those entries are fitted. Models that take
-            sparse ``X`` with a mask (NMF) accept ``mask="stored"``: the stored entries are
+            sparse ``X`` (NMF, PCA) accept ``mask="stored"`` with it: the stored entries are
             the observed ones and the others missing, without a dense copy.
 
         Returns
@@ -133,17 +133,11 @@ class MatrixFactorization(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Est
         if isinstance(X, torch.Tensor):
             X = X.detach()  # classical solvers are not differentiated through
         if scipy.sparse.issparse(X) and self._accepts_sparse:
-            stored = isinstance(mask, str) and mask == "stored"
-            if mask is not None and not (stored and self._accepts_stored_mask):
-                hint = " (or mask='stored' to treat the entries that are not stored as " \
-                    "missing)" if self._accepts_stored_mask else ""
-                raise ValueError(f"{type(self).__name__} does not take this mask with sparse "
-                                 "X: a sparse matrix says which entries are zero, not which "
-                                 "are missing. Pass X.toarray() with the mask, or drop the "
-                                 f"mask{hint}.")
+            check_sparse_mask(mask, X)   # None or "stored"; anything else: a clear error
             X = self._validate_sparse(X, reset=True)
         else:
             if mask is not None:
+                check_sparse_mask(mask, X)   # "stored" needs sparse X: a clear error here
                 X, mask = hide_unobserved(X, mask, nonnegative=self._positive_only,
                                           owner=type(self).__name__)
             self._validate_input(X, reset=True)

@@ -45,6 +45,7 @@ from .._linalg import (
     nnls_gram,
     randomized_svd,
     revive_component,
+    sparse_pattern,
     weighted_gram,
 )
 from .._validate import (
@@ -55,6 +56,7 @@ from .._validate import (
     check_option,
     check_rank,
     check_sparse,
+    check_sparse_mask,
 )
 from ..base import cast_like_input_dtype, result_dtype
 from ._base import MatrixFactorization, MatrixFit
@@ -466,18 +468,10 @@ def nmf(X, rank, solver="hals", init="random", mask=None, max_iter=500, tol=3e-5
     (True, True)
     """
     sparse = scipy.sparse.issparse(X)
-    stored = isinstance(mask, str) and mask == "stored"
+    stored = check_sparse_mask(mask, X)
     if sparse:
-        if mask is not None and not stored:
-            raise ValueError("With sparse X the only mask is mask='stored' (the stored entries "
-                             "are the observed ones, all others missing): a sparse matrix says "
-                             "which entries are zero, not which are missing. For another mask "
-                             "pass the dense X.toarray() with it.")
         X_arr = check_sparse(X, "X", nonnegative=True, owner="NMF")
     else:
-        if stored:
-            raise ValueError("mask='stored' needs a scipy.sparse X (its stored entries are the "
-                             "observed ones); for dense X pass a boolean mask.")
         X_arr = check_array(X, "X", nonnegative=True)
         if isinstance(X_arr, torch.Tensor):
             X_arr = X_arr.detach()      # data, not a parameter: never differentiated through
@@ -497,8 +491,7 @@ def nmf(X, rank, solver="hals", init="random", mask=None, max_iter=500, tol=3e-5
     if sparse:
         data = _Data(X_arr)
         if stored and X_arr.nnz < m * n:
-            weights = scipy.sparse.csr_matrix(
-                (np.ones(X_arr.nnz), X_arr.indices, X_arr.indptr), shape=X_arr.shape)
+            weights = sparse_pattern(X_arr)
             weights_t, n_observed = weights.T.tocsr(), X_arr.nnz
     else:
         Xt = to_torch(X_arr, dtype=torch.float64)
@@ -649,7 +642,6 @@ class NMF(MatrixFactorization):
     _nonnegative = True
     _positive_only = True
     _accepts_sparse = True
-    _accepts_stored_mask = True
 
     def __init__(self, rank=2, solver="hals", init="random", max_iter=500, tol=3e-5,
                  random_state=None, progress=False, extrapolate=True):

@@ -22,7 +22,8 @@ import torch
 from tqdm.auto import tqdm
 
 from .._backend import check_random_state, like_input, to_torch
-from .._linalg import float_mask, gram_and_rhs, principal_axes, solve_gram, weighted_gram
+from .._linalg import (float_mask, gram_and_rhs, principal_axes, solve_gram, sparse_pattern,
+                       weighted_gram)
 from .._validate import (
     check_array,
     check_int,
@@ -30,6 +31,7 @@ from .._validate import (
     check_nonnegative_number,
     check_rank,
     check_sparse,
+    check_sparse_mask,
 )
 from ..base import cast_like_input_dtype, result_dtype
 from ._base import MatrixFactorization, MatrixFit
@@ -81,8 +83,7 @@ class _StoredSparse:
             values = values - mean[X.indices]
             self.mean = torch.from_numpy(mean)
         self.X = scipy.sparse.csr_matrix((values, X.indices, X.indptr), shape=X.shape)
-        self.pattern = scipy.sparse.csr_matrix((np.ones(X.nnz), X.indices, X.indptr),
-                                               shape=X.shape)
+        self.pattern = sparse_pattern(X)
         self.XT, self.patternT = self.X.T.tocsr(), self.pattern.T.tocsr()
         self.shape, self.norm_sq = X.shape, float(values @ values)
 
@@ -97,13 +98,8 @@ def _prepare(X, mask, rank, center):
 
     A scipy.sparse ``X`` comes back as a :class:`_CentredSparse`, or with ``mask="stored"``
     as a :class:`_StoredSparse` (the mask is then None: the object carries it)."""
-    stored = isinstance(mask, str) and mask == "stored"
+    stored = check_sparse_mask(mask, X)
     if scipy.sparse.issparse(X):
-        if mask is not None and not stored:
-            raise ValueError("mask is not supported with sparse X: a sparse matrix says which "
-                             "entries are zero, not which are missing. Pass X.toarray() with "
-                             "the mask, drop the mask, or pass mask='stored' to make the "
-                             "stored entries the observed ones.")
         Xs = check_sparse(X, "X")
         rank = check_rank(rank, tuple(Xs.shape))
         if stored and Xs.nnz < Xs.shape[0] * Xs.shape[1]:
@@ -111,9 +107,6 @@ def _prepare(X, mask, rank, center):
         else:
             data = _CentredSparse(Xs, center)
         return data, None, rank, data.mean
-    if stored:
-        raise ValueError("mask='stored' needs a scipy.sparse X (its stored entries are the "
-                         "observed ones); for dense X pass a boolean mask.")
     X_arr = check_array(X, "X")
     rank = check_rank(rank, tuple(X_arr.shape))
     mask_arr = check_mask(mask, tuple(X_arr.shape))
@@ -320,7 +313,6 @@ class PCA(MatrixFactorization):
 
     _scale_carrier = "U"   # quadratic loss, no penalty: scale-equivariant
     _accepts_sparse = True
-    _accepts_stored_mask = True
 
     def __init__(self, rank=2, center=True, max_iter=500, tol=1e-9, loss_tol=1e-6,
                  random_state=None, progress=False):
