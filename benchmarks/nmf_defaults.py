@@ -119,10 +119,11 @@ def bench_defaults(cases, repeats):
 
 def bench_products(cases, repeats):
     """The products with X, as torch multiplies them and as the NMF solver does."""
-    print("\nProducts with X (one thread): torch's X @ V against the solver's "
-          "blas_matmul(V.T, X.T).T\n(NumPy's OpenBLAS, thin factor on the left); "
+    print("\nProducts with X (one thread): torch's X @ V and NumPy's X @ V against the "
+          "solver's\nblas_matmul(V.T, X.T).T (NumPy's OpenBLAS, thin factor on the left); "
           "median of 10 x repeats calls each")
-    print(f"{'data':<26}{'torch ms':>10}{'solver ms':>11}{'ratio':>7}")
+    print(f"{'data':<26}{'torch ms':>10}{'NumPy X @ V ms':>16}{'solver ms':>11}"
+          f"{'solver / torch':>16}{'solver / NumPy X @ V':>22}")
     from factorlab._linalg import blas_matmul
     for name, X, rank in cases:
         Xt = torch.from_numpy(np.ascontiguousarray(X))
@@ -134,9 +135,12 @@ def bench_products(cases, repeats):
             times = [timed(fn)[0] for _ in range(calls * repeats)]
             return float(np.median(times)) * 1e3
 
+        Xn, Vn = Xt.numpy(), V.numpy()
         t_torch = per_call(lambda: Xt @ V)
+        t_numpy = per_call(lambda: Xn @ Vn)
         t_ours = per_call(lambda: blas_matmul(V.T, XT).T)
-        print(f"{name:<26}{t_torch:>10.3f}{t_ours:>11.3f}{t_ours / t_torch:>7.2f}")
+        print(f"{name:<26}{t_torch:>10.3f}{t_numpy:>16.3f}{t_ours:>11.3f}"
+              f"{t_ours / t_torch:>16.2f}{t_ours / t_numpy:>22.2f}")
 
 
 def bench_mu(cases, repeats):
@@ -228,6 +232,19 @@ def bench_short_stops(seeds=10):
         total = len(ranks) * seeds
         print(f"{name:<34}{f'{short[False]} of {total}':>14}{f'{short[True]} of {total}':>14}"
               f"{f'{iters[False]:g} / {iters[True]:g}':>28}")
+    # chapter 2 reads rank 7 of PBMC; some restarts end in a second, slightly worse optimum
+    from sklearn.metrics import adjusted_rand_score
+    labels = fl.datasets.load_pbmc().labels
+    for extrapolate in (False, True):
+        fits = [fl.NMF(rank=7, random_state=seed, extrapolate=extrapolate).fit(pbmc)
+                for seed in range(seeds)]
+        aris = [adjusted_rand_score(labels, fit.U_.argmax(axis=1)) for fit in fits]
+        errors = [fit.loss_history_[-1] for fit in fits]
+        low = [i for i, a in enumerate(aris) if a < 0.5]
+        print(f"PBMC rank 7, {'extrapolated' if extrapolate else 'plain HALS'}, seeds 0-"
+              f"{seeds - 1}: {len(low)} of {seeds} end with ARI < 0.5 "
+              f"({', '.join(f'{aris[i]:.2f}' for i in low) or 'none'}), errors "
+              f"{min(errors):.4f}-{max(errors):.4f}")
 
 
 def main():

@@ -115,8 +115,9 @@ class _Data:
             self.size = X.numel()
 
     # Dense products are formed transposed, ``X @ B = (B^T X^T)^T``: with the thin factor on
-    # the left, OpenBLAS took 25-35 % less time on 1500 x 600 to 8000 x 2000 data (rank 12-20),
-    # and the HALS sweep wants the transposed result anyway (its rows are the columns of P).
+    # the left, OpenBLAS took 30 % less time on 1500 x 600 to 8000 x 2000 data (rank 12-20;
+    # 29 % more, 0.01 ms, on 500 x 200; benchmarks/nmf_defaults.py, "Products"), and the HALS
+    # sweep wants the transposed result anyway (its rows are the columns of P).
     def matmul(self, B):
         """``X @ B``."""
         if self.sparse:
