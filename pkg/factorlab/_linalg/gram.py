@@ -14,7 +14,7 @@ def blas_matmul(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
     """``A @ B``, through NumPy's BLAS for CPU tensors that autograd does not track.
 
     The same product, faster on the CPU: torch's CPU wheel multiplies with MKL, which on an
-    AMD EPYC (the project's 2-core development machines) took 1.2-3.5x OpenBLAS's time for
+    AMD EPYC (the project's 2-core development machines) took 1.2-3.2x OpenBLAS's time for
     the float64 products of the factorizations, ``(m, n) x (n, r)`` with ``r`` ~ 10-20, and
     3x for small ones (500 x 200 x 10), where torch's per-call cost dominates. Measured in
     ``benchmarks/nmf_defaults.py`` (section "Products"); MKL on Intel processors was not.
